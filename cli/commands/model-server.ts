@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder until the owning service lands; replaced by the real command set.
+export function registerModelServerCommand(_program: Command): void {}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** The one `modelgate` binary: every service as a container runs it, plus the operator's commands.
+ * Each command family lives in its own file under cli/commands and registers itself here. */
+import { Command } from 'commander';
+import { registerGatewayCommands } from './commands/gateway';
+import { registerModelServerCommand } from './commands/model-server';
+import { registerRegistryCommands } from './commands/registry';
+import { registerUpCommand } from './commands/up';
+
+const program = new Command('modelgate')
+  .description('Serve TensorFlow.js models behind one gateway and run A/B experiments between versions')
+  .showHelpAfterError();
+
+registerModelServerCommand(program);
+registerRegistryCommands(program);
+registerGatewayCommands(program);
+registerUpCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Raised when the environment does not satisfy a service's schema; `main.ts` prints it and exits 1. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once with a service's schema and freezes the result. Every problem names
+ * the variable and what it received, e.g. `PORT: expected a number, got "80a"`. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<z.output<S>> {
+  const result = schema.safeParse(env);
+  if (result.success) return Object.freeze(result.data) as Readonly<z.output<S>>;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const got = issue.path.length ? env[String(issue.path[0])] : undefined;
+    return `${name}: ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Reusable environment fields so every service spells them the same way. */
+export const envFields = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  host: () => z.string().min(1).default('127.0.0.1'),
+  url: (fallback: string) => z.url().default(fallback),
+  logLevel: () => z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  logFormat: () => z.enum(['json', 'pretty']).default('json'),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  nonNegativeNumber: (fallback: number) => z.coerce.number().nonnegative().default(fallback),
+  optionalString: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  csv: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) =>
+        (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      ),
+};

@@ -1,0 +1,119 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from './logger';
+
+/** Every error a user can see, with its HTTP status. Codes are stable: clients branch on them. */
+export const errorStatus = {
+  invalid_input: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  model_not_found: 404,
+  version_not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  stale_revision: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  precondition_required: 428,
+  rate_limited: 429,
+  internal: 500,
+  upstream_error: 502,
+  no_healthy_upstream: 503,
+  overloaded: 503,
+  not_ready: 503,
+  upstream_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After on 429/503. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = errorStatus[code];
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** Maps whatever was thrown to an AppError: body-parser's errors carry `type` and `status`; anything
+ * unknown becomes a 500 whose message hides internals. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; message?: string; code?: string } | undefined;
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new AppError('invalid_json', `request body is not valid JSON: ${e.message ?? 'parse error'}`);
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'request body is larger than this endpoint accepts');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', e.message ?? 'unsupported content encoding');
+    case 'request.aborted':
+      return new AppError('invalid_input', 'request was aborted by the client');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    const code =
+      (Object.keys(errorStatus) as ErrorCode[]).find((c) => errorStatus[c] === e.status) ?? 'invalid_input';
+    return new AppError(code, e.message ?? 'bad request');
+  }
+  return new AppError('internal', 'internal error; the request id in X-Request-Id locates it in the logs');
+}
+
+function requestIdOf(res: { getHeader(name: string): unknown }): string | undefined {
+  const id = res.getHeader('x-request-id');
+  return typeof id === 'string' ? id : undefined;
+}
+
+type Render = (error: AppError) => unknown;
+
+/** The one path from an error to a response. `render` picks the wire shape: modelgate's
+ * `{"error":{code,message,details}}` by default, the protocols' `{"error":"..."}` on OIP/TF Serving routes. */
+export function errorMiddleware(logger: Logger, render: Render = (e) => e.toBody()): ErrorRequestHandler {
+  return function handleError(err, req, res, _next) {
+    const appError = toAppError(err);
+    if (appError.status >= 500 && appError.code === 'internal') {
+      logger.error('request failed', {
+        requestId: requestIdOf(res),
+        path: req.path,
+        error: String((err as Error)?.stack ?? err),
+      });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
+    res.status(appError.status).json(render(appError));
+  };
+}
+
+/** Protocol-shaped error body used by KServe OIP v2 and TF Serving: `{"error": "..."}`. */
+export const renderProtocolError: Render = (e) => ({ error: e.message });
+
+/** Catch-all for unknown routes, so a 404 is JSON like every other error. */
+export function notFoundHandler(): RequestHandler {
+  return function notFound(req, _res, next) {
+    next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
+  };
+}
