@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
+import { registerReportCommand } from './commands/report';
 import { registerUpCommand } from './commands/up';
 
 const program = new Command('modelgate')
@@ -15,6 +16,7 @@ registerModelServerCommand(program);
 registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
+registerReportCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);
