@@ -1,6 +1,6 @@
 /** Three projects: unit (one module, fakes allowed), integration (real processes on loopback),
  * e2e (the whole stack plus a real Prometheus binary). `npm test` runs the first two. */
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 const project = (name, timeout) => ({
   displayName: name,
   testEnvironment: 'node',
