@@ -1,0 +1,9 @@
+// jstat ships no type declarations; this names only the part the experiment statistics use.
+declare module 'jstat' {
+  export const jStat: {
+    normal: {
+      cdf(x: number, mean: number, sd: number): number;
+      inv(p: number, mean: number, sd: number): number;
+    };
+  };
+}
