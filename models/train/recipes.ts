@@ -1,0 +1,145 @@
+/** How each shipped version is built and trained. Both versions of a model take the same raw input,
+ * so the gateway can split traffic between them; they differ in architecture, which is what the
+ * A/B experiment measures. */
+import type * as TF from '@tensorflow/tfjs';
+
+export type Tf = typeof TF;
+
+export interface Recipe {
+  model: 'digits' | 'penguins';
+  version: string;
+  description: string;
+  /** One line for metadata.training and the README. */
+  architecture: string;
+  /** wasm is fastest for dense layers but has no Conv2D gradients, so the CNN trains on cpu. */
+  backend: 'wasm' | 'cpu';
+  /** Train on standardised inputs and fold the scaling into the first Dense layer afterwards. */
+  standardise: boolean;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Seeds the kernel initialisers and the per-epoch shuffle. */
+  seed: number;
+  /** Use only the first N (already shuffled) training rows, to bound CPU time. */
+  maxTrainRows?: number;
+  build(tf: Tf, seed: number): TF.LayersModel;
+}
+
+/** Each layer gets its own seed so two layers of the same shape do not start identical. */
+function init(tf: Tf, seed: number, layer: number) {
+  return tf.initializers.glorotUniform({ seed: seed * 100 + layer });
+}
+
+export const RECIPES: readonly Recipe[] = [
+  {
+    model: 'penguins',
+    version: '1',
+    description: 'Softmax regression on the eight raw penguin measurements (linear baseline)',
+    architecture: 'Dense(3, softmax) on 8 inputs; input standardisation folded into the kernel',
+    backend: 'wasm',
+    standardise: true,
+    epochs: 40,
+    batchSize: 16,
+    learningRate: 0.05,
+    seed: 11,
+    build: (tf, seed) =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({
+            inputShape: [8],
+            units: 3,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 0),
+          }),
+        ],
+      }),
+  },
+  {
+    model: 'penguins',
+    version: '2',
+    description: 'Small MLP on the eight raw penguin measurements',
+    architecture:
+      'Dense(16, relu) → Dense(3, softmax) on 8 inputs; input standardisation folded into the first kernel',
+    backend: 'wasm',
+    standardise: true,
+    epochs: 40,
+    batchSize: 16,
+    learningRate: 0.02,
+    seed: 12,
+    build: (tf, seed) =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({
+            inputShape: [8],
+            units: 16,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 0),
+          }),
+          tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(tf, seed, 1) }),
+        ],
+      }),
+  },
+  {
+    model: 'digits',
+    version: '1',
+    description: 'MLP on the 784 pixels of a 28x28 digit (intensities 0..1)',
+    architecture: 'Dense(64, relu) → Dense(10, softmax) on 784 inputs',
+    backend: 'wasm',
+    standardise: false,
+    epochs: 8,
+    batchSize: 64,
+    learningRate: 0.001,
+    seed: 21,
+    build: (tf, seed) =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({
+            inputShape: [784],
+            units: 64,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 0),
+          }),
+          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(tf, seed, 1) }),
+        ],
+      }),
+  },
+  {
+    model: 'digits',
+    version: '2',
+    description: 'Small CNN on the 784 pixels of a 28x28 digit (reshaped to 28x28x1 inside the model)',
+    architecture:
+      'Reshape(28,28,1) → Conv2D(8, 3x3, relu) → MaxPool(2) → Conv2D(16, 3x3, relu) → MaxPool(2) → Flatten → Dense(10, softmax)',
+    backend: 'cpu',
+    standardise: false,
+    epochs: 3,
+    batchSize: 32,
+    learningRate: 0.003,
+    seed: 22,
+    maxTrainRows: 3000,
+    build: (tf, seed) =>
+      tf.sequential({
+        layers: [
+          tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+          tf.layers.conv2d({
+            filters: 8,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 1),
+          }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.conv2d({
+            filters: 16,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 3),
+          }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(tf, seed, 6) }),
+        ],
+      }),
+  },
+];
+
+/** Seeds of the train/held-out split, per model: shared by its versions so they face the same test. */
+export const SPLIT_SEEDS: Record<Recipe['model'], number> = { penguins: 1, digits: 2 };
