@@ -1,4 +1,97 @@
+/** `modelgate report M`: the gateway's experiment report (GET /experiments/M) as a table. */
 import type { Command } from 'commander';
+import type { ExperimentReport } from '../../gateway/experiments/report';
 
-// Placeholder until the monitoring work lands; replaced by `modelgate report M`.
-export function registerReportCommand(_program: Command): void {}
+const pct = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined ? '-' : `${(x * 100).toFixed(digits)}%`;
+const ms = (x: number | null) => (x === null ? '-' : x.toFixed(1));
+const num = (x: number | null | undefined, digits = 3) =>
+  x === null || x === undefined ? '-' : x.toFixed(digits);
+const pValue = (p: number | undefined) => (p === undefined ? '-' : p < 0.001 ? '<0.001' : p.toFixed(3));
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    )
+    .join('\n');
+}
+
+export function formatReport(r: ExperimentReport): string {
+  const header = [
+    'version',
+    'weight',
+    'share',
+    'requests',
+    'errors',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'accuracy',
+    '95% CI',
+    'Δ acc pts',
+    'p (acc)',
+    'p (latency)',
+    'PSI max',
+  ];
+  const rows = r.versions.map((v) => [
+    `${v.version}${v.control ? ' (control)' : ''}`,
+    v.weightPercent === null ? '-' : `${v.weightPercent}%`,
+    pct(v.share),
+    String(v.requests),
+    pct(v.errorRate, 2),
+    ms(v.latencyMs.p50),
+    ms(v.latencyMs.p95),
+    ms(v.latencyMs.p99),
+    v.accuracy.rate === null ? '-' : `${pct(v.accuracy.rate)} of ${v.accuracy.labelled}`,
+    v.accuracy.ci95 ? `${pct(v.accuracy.ci95[0])}–${pct(v.accuracy.ci95[1])}` : '-',
+    v.vsControl?.accuracy
+      ? `${v.vsControl.accuracy.differencePoints >= 0 ? '+' : ''}${v.vsControl.accuracy.differencePoints.toFixed(1)}`
+      : '-',
+    pValue(v.vsControl?.accuracy?.p),
+    pValue(v.vsControl?.latency?.p),
+    num(v.drift?.psiMax),
+  ]);
+  return [
+    `${r.model}: policy revision ${r.revision}, since ${r.since}, ${r.requests} requests, from ${r.source === 'prometheus' ? 'Prometheus' : "this gateway's counters"}`,
+    '',
+    table([header, ...rows]),
+    '',
+    r.summary,
+    '',
+  ].join('\n');
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'the A/B experiment report of a model: per version traffic, errors, latency, accuracy and significance',
+    )
+    .argument('<model>', 'model name')
+    .option('--json', 'print the report as JSON')
+    .option('--gateway <url>', 'gateway base URL (default $GATEWAY_URL or http://127.0.0.1:8000)')
+    .action(async (model: string, options: { json?: boolean; gateway?: string }) => {
+      const base = (options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000').replace(/\/$/, '');
+      let res: Response;
+      try {
+        res = await fetch(`${base}/experiments/${encodeURIComponent(model)}`, {
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (err) {
+        throw new Error(
+          `cannot reach the gateway at ${base} (${(err as Error).message}); set GATEWAY_URL or --gateway`,
+        );
+      }
+      const body = (await res.json().catch(() => null)) as unknown;
+      if (!res.ok) {
+        const message =
+          (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`;
+        throw new Error(`the gateway refused the report (${res.status}): ${message}`);
+      }
+      process.stdout.write(
+        options.json ? `${JSON.stringify(body, null, 2)}\n` : formatReport(body as ExperimentReport),
+      );
+    });
+}
