@@ -1,0 +1,143 @@
+/** The model-server's HTTP app: OIP v2 and TF Serving routers over one batched predict, /metrics,
+ * and the ready state the health endpoints and heartbeats report. Never listens (main.ts does). */
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Registry } from 'prom-client';
+import {
+  AppError,
+  errorMiddleware,
+  notFoundHandler,
+  renderProtocolError,
+  toAppError,
+} from '../common/errors';
+import { metricsHandler, requestId } from '../common/http';
+import type { Logger } from '../common/logger';
+import { type Batcher, createBatcher } from './batcher';
+import type { ModelServerConfig } from './config';
+import type { ModelServerMetrics } from './metrics';
+import { type ServedModel, warmUp } from './model-loader';
+import { createOipV2Router } from './protocol/oip-v2';
+import { createTfServingRouter } from './protocol/tf-serving';
+
+/** Receives every executed batch; the drift monitor implements it. */
+export interface DriftObserver {
+  observe(rows: number[][], predicted: number[]): void;
+}
+
+export interface ModelServerDeps {
+  config: Pick<ModelServerConfig, 'MAX_BATCH_SIZE' | 'MAX_BATCH_DELAY_MS' | 'MAX_QUEUE_ROWS' | 'BODY_LIMIT'>;
+  logger: Logger;
+  /** The app's own prom-client Registry, already holding `metrics`. */
+  registry: Registry;
+  metrics: ModelServerMetrics;
+  model: ServedModel;
+  drift: DriftObserver;
+  now(): number;
+  serverVersion: string;
+}
+
+export interface ModelServerApp {
+  app: Express;
+  batcher: Batcher;
+  /** Runs every batch-size class once, then marks the server ready. */
+  warmUp(): number[];
+  isReady(): boolean;
+  /** SIGTERM: not ready any more (health 503); requests already arriving are still answered. */
+  stopBeingReady(): void;
+}
+
+function protocolOf(path: string): 'v1' | 'v2' | undefined {
+  if (path.startsWith('/v1/')) return 'v1';
+  if (path.startsWith('/v2') && !path.startsWith('/v2/health')) return 'v2';
+  return undefined;
+}
+
+export function createApp(deps: ModelServerDeps): ModelServerApp {
+  const { config, logger, metrics, model, drift } = deps;
+  let warmedUp = false;
+  let draining = false;
+
+  const observeDrift = (rows: Float32Array, n: number, classIndex: Int32Array) => {
+    const width = model.inputWidth;
+    const asRows: number[][] = new Array(n);
+    for (let i = 0; i < n; i++) asRows[i] = Array.from(rows.subarray(i * width, (i + 1) * width));
+    try {
+      drift.observe(asRows, Array.from(classIndex));
+    } catch (err) {
+      logger.warn('drift monitor failed to observe a batch', { error: (err as Error).message });
+    }
+  };
+
+  const batcher = createBatcher({
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    maxDelayMs: config.MAX_BATCH_DELAY_MS,
+    maxQueueRows: config.MAX_QUEUE_ROWS,
+    width: model.inputWidth,
+    now: deps.now,
+    run: (rows, n) => model.predict(rows, n),
+    onQueueChange: (rows) => metrics.queueRows(rows),
+    onBatch: (report) => {
+      metrics.batch(report.n, report.durationMs, report.waits);
+      // Off the response path: the callers' promises are already resolved.
+      setImmediate(observeDrift, report.rows, report.n, report.prediction.classIndex);
+    },
+  });
+
+  const predict = (rows: Float32Array, n: number) => {
+    if (!warmedUp) {
+      return Promise.reject(
+        new AppError('not_ready', 'model is still warming up; retry shortly', undefined, {
+          'Retry-After': '1',
+        }),
+      );
+    }
+    return batcher.submit(rows, n);
+  };
+  const isReady = () => warmedUp && !draining;
+
+  const countRequests: RequestHandler = function countRequests(req, res, next) {
+    const protocol = protocolOf(req.path);
+    if (protocol) res.once('finish', () => metrics.request(protocol, res.statusCode));
+    next();
+  };
+  const countErrors: ErrorRequestHandler = function countErrors(err, _req, _res, next) {
+    metrics.error(toAppError(err).code);
+    next(err);
+  };
+
+  const protocolDeps = {
+    model,
+    predict,
+    isReady,
+    bodyLimit: config.BODY_LIMIT,
+    serverVersion: deps.serverVersion,
+    parameters: () => ({ tensors: model.numTensors(), max_batch_size: config.MAX_BATCH_SIZE }),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestId());
+  app.use(countRequests);
+  app.get('/metrics', metricsHandler(deps.registry));
+  app.use(createOipV2Router(protocolDeps));
+  app.use(createTfServingRouter(protocolDeps));
+  app.use(notFoundHandler());
+  app.use(countErrors);
+  app.use(errorMiddleware(logger, renderProtocolError));
+
+  return {
+    app,
+    batcher,
+    warmUp() {
+      const sizes = warmUp(model, config.MAX_BATCH_SIZE);
+      warmedUp = true;
+      metrics.ready(isReady());
+      return sizes;
+    },
+    isReady,
+    stopBeingReady() {
+      draining = true;
+      metrics.ready(false);
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/** What both protocol routers need from the app: the served model's identity and one predict call. */
+import type { RequestHandler } from 'express';
+import { AppError } from '../../common/errors';
+import type { Prediction, ServedModel } from '../model-loader';
+
+export interface ProtocolDeps {
+  model: Pick<
+    ServedModel,
+    'name' | 'version' | 'metadata' | 'backend' | 'inputWidth' | 'rowShape' | 'labels'
+  >;
+  /** Queues rows for the batcher; rejects with AppError (not_ready, overloaded, ...). */
+  predict(rows: Float32Array, n: number): Promise<Prediction>;
+  isReady(): boolean;
+  /** Extra fields for model metadata `parameters` (e.g. the live tensor count). */
+  parameters(): Record<string, unknown>;
+  bodyLimit: string;
+  /** modelgate's version, reported by GET /v2. */
+  serverVersion: string;
+}
+
+/** This process serves exactly one model version; anything else is a 404 that says what is here. */
+export function requireServedTarget(model: ProtocolDeps['model']): RequestHandler {
+  return function requireServed(req, _res, next) {
+    const params = req.params as Record<string, string | undefined>;
+    const name = params.model;
+    const version = params.version;
+    if (name !== model.name) {
+      return next(
+        new AppError(
+          'model_not_found',
+          `model "${name}" is not served here; this server serves "${model.name}" version "${model.version}"`,
+        ),
+      );
+    }
+    if (version !== undefined && version !== model.version) {
+      return next(
+        new AppError(
+          'version_not_found',
+          `version "${version}" of "${name}" is not served here; this server serves version "${model.version}"`,
+        ),
+      );
+    }
+    next();
+  };
+}
+
+/** Probabilities of row i as a plain array (JSON cannot carry a Float32Array). */
+export function rowProbabilities(prediction: Prediction, i: number, k: number): number[] {
+  return Array.from(prediction.probabilities.subarray(i * k, (i + 1) * k));
+}
