@@ -1,0 +1,311 @@
+/** Wires the gateway from its dependencies; never listens (main.ts does). */
+import cors from 'cors';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import type { Registry } from 'prom-client';
+import swaggerUi from 'swagger-ui-express';
+import { errorMiddleware, notFoundHandler } from '../common/errors';
+import { metricsHandler, requestId } from '../common/http';
+import type { Logger } from '../common/logger';
+import type { Metadata, Routes } from '../common/wire';
+import type { GatewayConfig } from './config';
+import { DataPlane, type PredictionOutcome } from './dataplane';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { buildOpenApiDocument } from './openapi/document';
+import { createPredictionLog, type PredictionLog } from './prediction-log';
+import { oipV2Router } from './protocol/oip-v2';
+import { tfServingRouter } from './protocol/tf-serving';
+import { buildRouteState, type RouteState } from './routing/route-state';
+import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
+import { apiKeyAuth, rateLimit } from './security';
+import { predictRouter } from './seed/predict';
+import { liveUpstreamCount, statusRouter } from './seed/status';
+import { ShadowSender } from './shadow';
+import { Breakers, type CircuitState } from './upstream/breakers';
+import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
+
+export interface ExperimentsContext {
+  registry: Registry;
+  logger: Logger;
+  now(): number;
+  prometheusUrl?: string;
+  routes(): Routes | undefined;
+}
+
+export interface ExperimentsModule {
+  router: Router;
+  observe(outcome: PredictionOutcome): void;
+}
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  /** One prom-client Registry per app. */
+  metrics: Registry;
+  now(): number;
+  random(): number;
+  fetchRoutes: FetchRoutes;
+  /** metadata.json of a version from the registry, for /model/info; optional. */
+  fetchMetadata?(model: string, version: string): Promise<Metadata | undefined>;
+  upstreamClient?: UpstreamClientFactory;
+  /** POST /feedback and GET /experiments/:model, provided by gateway/experiments. */
+  createExperiments?(ctx: ExperimentsContext): ExperimentsModule;
+  /** False in unit tests that should not write files; default true (LOG_DIR/predictions.jsonl). */
+  predictionLog?: boolean;
+  version?: string;
+}
+
+export interface Gateway {
+  app: Express;
+  table: RoutingTable;
+  metrics: GatewayMetrics;
+  /** Starts polling the registry. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
+const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
+
+function routeLabel(path: string): string {
+  if (path === '/predict' || path === '/predict/batch' || path === '/model/info') return path;
+  if (path.startsWith('/v2/models/') && path.endsWith('/infer')) return '/v2/infer';
+  if (path.startsWith('/v1/models/') && path.endsWith(':predict')) return '/v1/predict';
+  if (path.startsWith('/v2')) return '/v2';
+  if (path.startsWith('/v1')) return '/v1';
+  if (path.startsWith('/experiments')) return '/experiments';
+  if (path.startsWith('/docs')) return '/docs';
+  if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback'].includes(path)) return path;
+  return 'other';
+}
+
+export function createApp(deps: GatewayDeps): Gateway {
+  const { config, logger, now } = deps;
+  let tableStatus: TableStatus = {
+    revision: undefined,
+    stale: false,
+    lastError: undefined,
+    lastAnsweredAt: undefined,
+  };
+  let state: RouteState | undefined;
+  const metrics = createGatewayMetrics(deps.metrics, () =>
+    tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
+  );
+
+  const pools = new UpstreamPools(deps.upstreamClient ?? undiciClientFactory);
+  const breakers = new Breakers(
+    {
+      timeoutMs: config.BREAKER_TIMEOUT_MS,
+      errorThresholdPercent: config.BREAKER_ERROR_THRESHOLD_PERCENT,
+      volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+      resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
+    },
+    (url) => pools.get(url),
+    (key, circuit) => {
+      metrics.circuitState.labels(key.model, key.version, key.url).set(CIRCUIT_VALUE[circuit]);
+      logger.log(circuit === 'open' ? 'warn' : 'info', 'circuit state changed', {
+        event: 'circuit',
+        ...key,
+        state: circuit,
+      });
+    },
+  );
+
+  const metadataCache = new Map<string, Metadata>();
+  const fetchMissingMetadata = (routes: Routes) => {
+    if (!deps.fetchMetadata) return;
+    for (const [model, m] of Object.entries(routes.models)) {
+      for (const version of Object.keys(m.versions)) {
+        const key = `${model}/${version}`;
+        if (metadataCache.has(key)) continue;
+        deps.fetchMetadata(model, version).then(
+          (meta) => meta && metadataCache.set(key, meta),
+          () => undefined, // /model/info simply omits what it could not fetch
+        );
+      }
+    }
+  };
+
+  const onTable = (routes: Routes) => {
+    state = buildRouteState(routes, breakers);
+    pools.retain(
+      new Set(
+        [...state.models.values()].flatMap((m) =>
+          [...m.versions.values()].flatMap((v) => v.upstreams.map((u) => u.url)),
+        ),
+      ),
+    );
+    metrics.trafficWeight.reset();
+    metrics.liveInstances.reset();
+    metrics.circuitState.reset();
+    for (const m of state.models.values()) {
+      for (const v of m.versions.values()) {
+        metrics.trafficWeight.labels(m.name, v.version).set(v.weightPercent);
+        metrics.liveInstances.labels(m.name, v.version).set(v.upstreams.length);
+        for (const u of v.upstreams)
+          metrics.circuitState.labels(m.name, v.version, u.url).set(CIRCUIT_VALUE[u.state()]);
+      }
+    }
+    metrics.tableRevision.set(routes.revision);
+    logger.info('routing table applied', {
+      event: 'routes',
+      revision: routes.revision,
+      models: state.modelNames,
+    });
+    fetchMissingMetadata(routes);
+  };
+
+  const table = new RoutingTable({
+    fetchRoutes: deps.fetchRoutes,
+    logger,
+    now,
+    onTable,
+    onStatus: (s) => {
+      tableStatus = s;
+      metrics.tableStale.set(s.stale ? 1 : 0);
+    },
+  });
+
+  const predictionLog: PredictionLog | undefined =
+    deps.predictionLog === false
+      ? undefined
+      : createPredictionLog(config.LOG_DIR, (n) => metrics.predictionLogDropped.inc(n));
+
+  const experiments = deps.createExperiments?.({
+    registry: deps.metrics,
+    logger,
+    now,
+    ...(config.PROMETHEUS_URL ? { prometheusUrl: config.PROMETHEUS_URL } : {}),
+    routes: () => table.current(),
+  });
+
+  const observe = experiments ? (o: PredictionOutcome) => experiments.observe(o) : () => undefined;
+  const plane = new DataPlane({
+    config,
+    logger,
+    metrics,
+    now,
+    random: deps.random,
+    state: () => state,
+    predictionLog,
+    observe,
+    shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestId());
+  app.use(accessLog(logger, metrics, now, observe));
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
+      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
+    }),
+  );
+
+  const isReady = () => state !== undefined && liveUpstreamCount(state) > 0;
+  const openapi = buildOpenApiDocument({
+    maxBatchRows: config.MAX_BATCH_ROWS,
+    version: deps.version ?? '0.1.0',
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
+  app.get('/metrics', metricsHandler(deps.metrics));
+
+  const auth = apiKeyAuth(config.API_KEYS);
+  const limit = rateLimit(config.RATE_LIMIT_RPS, now);
+  app.use(function guard(req, res, next) {
+    if (PUBLIC_PATH.test(req.path)) return next();
+    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
+  });
+
+  app.use(
+    statusRouter({
+      plane,
+      now,
+      startedAt: now(),
+      state: () => state,
+      tableStatus: () => tableStatus,
+      metadata: (m, v) => metadataCache.get(`${m}/${v}`),
+    }),
+  );
+  app.use(predictRouter(plane, { bodyLimit: config.BODY_LIMIT, maxBatchRows: config.MAX_BATCH_ROWS }));
+  const protocolDeps = {
+    plane,
+    logger,
+    bodyLimit: config.BODY_LIMIT,
+    maxBatchRows: config.MAX_BATCH_ROWS,
+    isReady,
+    serverVersion: deps.version ?? '0.1.0',
+  };
+  app.use('/v2', oipV2Router(protocolDeps));
+  app.use('/v1', tfServingRouter(protocolDeps));
+  if (experiments) app.use(experiments.router);
+  app.use(notFoundHandler());
+  app.use(errorMiddleware(logger));
+
+  return {
+    app,
+    table,
+    metrics,
+    start: () => table.start(),
+    close: async () => {
+      await table.stop();
+      breakers.shutdown();
+      await pools.close();
+      await predictionLog?.close();
+    },
+  };
+}
+
+/** One access line and the request metrics per answered request, written once the answer is out. */
+const PREDICTION_ROUTES = new Set(['/predict', '/predict/batch', '/v2/infer', '/v1/predict']);
+
+function accessLog(
+  logger: Logger,
+  metrics: GatewayMetrics,
+  now: () => number,
+  observe: (o: PredictionOutcome) => void,
+): RequestHandler {
+  return function logAccess(req, res, next) {
+    const startedAt = now();
+    res.once('finish', () => {
+      const seconds = (now() - startedAt) / 1000;
+      const route = routeLabel(req.path);
+      const model = typeof res.locals.model === 'string' ? res.locals.model : 'none';
+      const version = typeof res.locals.version === 'string' ? res.locals.version : 'none';
+      metrics.requests.labels(model, version, route, String(res.statusCode)).inc();
+      metrics.requestDuration.labels(model, version, route).observe(seconds);
+      // Answered predictions are observed per row by the data plane; failures once, here.
+      if (res.statusCode >= 400 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
+        observe({
+          requestId: String(res.locals.requestId),
+          model,
+          version,
+          route,
+          status: res.statusCode,
+          ok: res.statusCode < 500,
+          latencyMs: seconds * 1000,
+          at: now(),
+        });
+      }
+      logger.info('request', {
+        event: 'access',
+        requestId: res.locals.requestId,
+        method: req.method,
+        path: req.originalUrl.slice(0, 256),
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 1e4) / 10,
+        model,
+        version,
+      });
+    });
+    next();
+  };
+}

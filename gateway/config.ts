@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { envFields, parseEnv } from '../common/config';
+
+/** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'expected a size such as "10mb", "512kb" or a number of bytes')
+  .default('10mb');
+
+const GatewayEnv = z.object({
+  PORT: envFields.port(8000),
+  HOST: envFields.host(),
+  REGISTRY_URL: envFields.url('http://127.0.0.1:8100'),
+  API_KEYS: envFields.csv(),
+  CORS_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  DEFAULT_MODEL: envFields.optionalString(),
+  MAX_BATCH_ROWS: envFields.positiveInt(1024),
+  /** 0 turns rate limiting off. */
+  RATE_LIMIT_RPS: envFields.nonNegativeNumber(0),
+  LOG_DIR: z.string().min(1).default('./logs'),
+  LOG_LEVEL: envFields.logLevel(),
+  LOG_FORMAT: envFields.logFormat(),
+  BODY_LIMIT: byteSize,
+  BREAKER_TIMEOUT_MS: envFields.positiveInt(5000),
+  BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
+  BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  BREAKER_RESET_TIMEOUT_MS: envFields.positiveInt(2000),
+  SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
+  /** Long-poll window asked of the registry's GET /routes?wait=N. */
+  ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
+  PROMETHEUS_URL: envFields.optionalString(),
+});
+
+export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;
+
+export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig =>
+  parseEnv(GatewayEnv, env);

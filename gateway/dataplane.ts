@@ -1,0 +1,259 @@
+/** Protocol-neutral core (as kserve's dataplane): resolve the model, choose a version, check the
+ * input width, forward with failover, and record the outcome off the hot path. The seed routes and
+ * the OIP v2 / TF Serving routers are thin translations onto it. */
+import { AppError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { GatewayConfig } from './config';
+import type { GatewayMetrics } from './metrics';
+import { predictionsFromAnswer } from './oip-rows';
+import type { PredictionLog } from './prediction-log';
+import { type Dispatched, dispatch } from './routing/dispatch';
+import type { ModelRoute, RouteState, VersionRoute } from './routing/route-state';
+import { pickVersion, type RouteReason, type Selection } from './routing/split';
+import type { RowPrediction } from './schemas';
+import type { ShadowSender } from './shadow';
+import type { UpstreamRequest } from './upstream/pool';
+
+/** What the experiments module receives once per answered prediction row. */
+export interface PredictionOutcome {
+  requestId: string;
+  model: string;
+  version: string;
+  route: string;
+  status: number;
+  ok: boolean;
+  latencyMs: number;
+  predictedClass?: string;
+  confidence?: number;
+  at: number;
+}
+
+export interface DataPlaneDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  now(): number;
+  random(): number;
+  state(): RouteState | undefined;
+  predictionLog: PredictionLog | undefined;
+  observe(outcome: PredictionOutcome): void;
+  shadow: ShadowSender;
+}
+
+export interface Choice {
+  model: ModelRoute;
+  version: VersionRoute;
+  reason: RouteReason;
+}
+
+export interface ForwardResult extends Dispatched {
+  model: ModelRoute;
+}
+
+const RETRY_AFTER_S = 1;
+const MAX_FEATURE_NAMES_IN_ERROR = 32;
+
+export class DataPlane {
+  readonly now: () => number;
+
+  constructor(private readonly deps: DataPlaneDeps) {
+    this.now = deps.now;
+  }
+
+  table(): RouteState {
+    const state = this.deps.state();
+    if (!state) {
+      throw new AppError(
+        'not_ready',
+        `no routing table yet: the registry at ${this.deps.config.REGISTRY_URL} has not answered`,
+        undefined,
+        { 'Retry-After': String(RETRY_AFTER_S) },
+      );
+    }
+    return state;
+  }
+
+  defaultModelName(): string | undefined {
+    const state = this.deps.state();
+    if (!state) return undefined;
+    const configured = this.deps.config.DEFAULT_MODEL;
+    if (configured && state.models.has(configured)) return configured;
+    return state.modelNames[0];
+  }
+
+  resolveModel(name: string | undefined): ModelRoute {
+    const state = this.table();
+    const wanted = name ?? this.defaultModelName();
+    const model = wanted === undefined ? undefined : state.models.get(wanted);
+    if (!model) {
+      const known = state.modelNames.length ? state.modelNames.map((m) => `"${m}"`).join(', ') : 'none';
+      throw new AppError(
+        'model_not_found',
+        wanted === undefined ? 'no model is registered yet' : `no model "${wanted}"; models: ${known}`,
+        { models: state.modelNames },
+      );
+    }
+    return model;
+  }
+
+  choose(model: ModelRoute, selection: Selection): Choice {
+    const picked = pickVersion(
+      {
+        model: model.name,
+        ranges: model.ranges,
+        aliases: model.policy.aliases,
+        versions: model.versionNames,
+      },
+      selection,
+      this.deps.random,
+    );
+    if (!picked.ok) {
+      const versions = [...model.versionNames];
+      if (picked.kind === 'unknown_label') {
+        const labels = Object.entries(model.policy.aliases).map(([l, v]) => `${l} -> ${v}`);
+        throw new AppError(
+          'version_not_found',
+          `model "${model.name}" has no label "${picked.name}"; labels: ${labels.join(', ') || 'none'}`,
+          { labels: model.policy.aliases },
+        );
+      }
+      if (picked.kind === 'unknown_version') {
+        throw new AppError(
+          'version_not_found',
+          `model "${model.name}" has no version "${picked.name}"; versions: ${versions.join(', ')}`,
+          { versions },
+        );
+      }
+      throw new AppError('no_healthy_upstream', `model "${model.name}" has no variant with weight above 0`, {
+        versions,
+      });
+    }
+    return { model, version: model.versions.get(picked.version)!, reason: picked.reason };
+  }
+
+  /** Every row must have exactly the chosen version's input width. */
+  checkRows(model: ModelRoute, version: VersionRoute, rows: readonly (readonly number[])[]): void {
+    const width = version.inputWidth;
+    const bad = rows.findIndex((r) => r.length !== width);
+    if (bad < 0) return;
+    const names = version.features.slice(0, MAX_FEATURE_NAMES_IN_ERROR);
+    const more = version.features.length > names.length ? `, … (${version.features.length} in all)` : '';
+    throw new AppError(
+      'invalid_input',
+      `model "${model.name}" version "${version.version}" takes ${width} features per row ` +
+        `(${names.join(', ')}${more}); ${rows.length > 1 ? `row ${bad} has` : 'got'} ${rows[bad]!.length}`,
+      { expected_width: width, features: version.features, row: bad, got: rows[bad]!.length },
+    );
+  }
+
+  async forward(
+    choice: Choice,
+    request: (version: VersionRoute) => UpstreamRequest,
+    accepts?: (version: VersionRoute) => boolean,
+  ): Promise<ForwardResult> {
+    const { model, version, reason } = choice;
+    const { metrics, now } = this.deps;
+    metrics.routed.labels(model.name, version.version, reason).inc();
+    const allowFailover = reason === 'sticky' || reason === 'split';
+    const result = await dispatch(model, version.version, {
+      allowFailover,
+      request,
+      ...(accepts ? { accepts } : {}),
+      now,
+      retryAfterSeconds: RETRY_AFTER_S,
+      observeUpstream: (v, seconds) =>
+        metrics.upstreamDuration.labels(model.name, v.version).observe(seconds),
+    });
+    if (result.failoverFrom !== undefined) {
+      metrics.failovers.labels(model.name, result.failoverFrom, result.version.version).inc();
+      metrics.routed.labels(model.name, result.version.version, 'failover').inc();
+    }
+    return { ...result, model };
+  }
+
+  /** After the answer is sent: metrics, prediction log, experiments and the shadow copy. */
+  recordRows(
+    ctx: { requestId: string; route: string; startedAt: number; batch: boolean },
+    result: ForwardResult,
+    rows: readonly RowPrediction[],
+  ): void {
+    const { metrics, now } = this.deps;
+    const model = result.model.name;
+    const version = result.version.version;
+    const latencyMs = now() - ctx.startedAt;
+    const at = now();
+    const ts = new Date(at).toISOString();
+    const confidence = metrics.confidence.labels(model, version);
+    rows.forEach((row, i) => {
+      const requestId = ctx.batch ? `${ctx.requestId}:${i}` : ctx.requestId;
+      metrics.predictions.labels(model, version, row.prediction).inc();
+      confidence.observe(row.confidence);
+      this.deps.predictionLog?.write({
+        ts,
+        request_id: requestId,
+        model,
+        version,
+        route: ctx.route,
+        latency_ms: latencyMs,
+        prediction: row.prediction,
+        confidence: row.confidence,
+      });
+      this.deps.observe({
+        requestId,
+        model,
+        version,
+        route: ctx.route,
+        status: 200,
+        ok: true,
+        latencyMs,
+        predictedClass: row.prediction,
+        confidence: row.confidence,
+        at,
+      });
+    });
+  }
+
+  /** For protocol routes, whose answers are relayed as they came: read the rows in the background. */
+  recordAnswer(ctx: { requestId: string; route: string; startedAt: number }, result: ForwardResult): void {
+    setImmediate(() => {
+      const rows = predictionsFromAnswer(result.response.body, result.version.labels);
+      if (rows) this.recordRows({ ...ctx, batch: rows.length > 1 }, result, rows);
+    });
+  }
+
+  /** Sends a copy to the policy's shadow version when this request falls in its percentage. */
+  maybeShadow(
+    result: ForwardResult,
+    primary: readonly string[] | undefined,
+    request: (version: VersionRoute) => UpstreamRequest,
+  ): void {
+    const shadow = result.model.policy.shadow;
+    if (!shadow || shadow.version === result.version.version) return;
+    if (this.deps.random() * 100 >= shadow.percent) return;
+    const target = result.model.versions.get(shadow.version);
+    const { metrics } = this.deps;
+    const model = result.model;
+    const version = result.version.version;
+    const count = (outcome: string) =>
+      metrics.shadowRequests.labels(model.name, version, shadow.version, outcome).inc();
+    if (!target || target.inputWidth !== result.version.inputWidth) {
+      count('error');
+      return;
+    }
+    this.deps.shadow.send(
+      () =>
+        primary ??
+        (predictionsFromAnswer(result.response.body, result.version.labels) ?? []).map((r) => r.prediction),
+      async () => {
+        const answer = await dispatch(model, shadow.version, {
+          allowFailover: false,
+          request,
+          now: this.deps.now,
+          retryAfterSeconds: RETRY_AFTER_S,
+        });
+        return predictionsFromAnswer(answer.response.body, target.labels)?.map((r) => r.prediction);
+      },
+      count,
+    );
+  }
+}

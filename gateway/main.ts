@@ -1,0 +1,94 @@
+/** The gateway process: reads the environment once, builds the dependencies, listens, and stops
+ * cleanly on SIGTERM. */
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { request } from 'undici';
+import { ConfigError } from '../common/config';
+import { listen, onShutdown } from '../common/http';
+import { createLogger } from '../common/logger';
+import { type Metadata, metadataSchema } from '../common/wire';
+import { createApp } from './app';
+import { loadGatewayConfig } from './config';
+import { createExperiments } from './experiments';
+import type { FetchRoutes } from './routing/table';
+
+export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
+  const base = registryUrl.replace(/\/+$/, '');
+  return async (etag, signal) => {
+    const url =
+      etag === undefined || waitSeconds === 0 ? `${base}/routes` : `${base}/routes?wait=${waitSeconds}`;
+    const res = await request(url, {
+      headers: etag === undefined ? {} : { 'if-none-match': etag },
+      signal,
+      // the registry may hold a long-poll for waitSeconds; allow that plus slack
+      headersTimeout: (waitSeconds + 10) * 1000,
+      bodyTimeout: 30_000,
+    });
+    if (res.statusCode === 304) {
+      await res.body.dump();
+      return { status: 304 };
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new Error(`registry answered ${res.statusCode} to GET /routes: ${text.slice(0, 200)}`);
+    }
+    const etagHeader = res.headers.etag;
+    return {
+      status: 200,
+      etag: typeof etagHeader === 'string' ? etagHeader : undefined,
+      routes: await res.body.json(),
+    };
+  };
+}
+
+function registryMetadataFetcher(registryUrl: string) {
+  const base = registryUrl.replace(/\/+$/, '');
+  return async (model: string, version: string): Promise<Metadata | undefined> => {
+    const res = await request(
+      `${base}/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`,
+      {
+        headersTimeout: 5000,
+        bodyTimeout: 5000,
+      },
+    );
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return undefined;
+    }
+    const body = (await res.body.json()) as { metadata?: unknown };
+    const parsed = metadataSchema.safeParse(body.metadata ?? body);
+    return parsed.success ? parsed.data : undefined;
+  };
+}
+
+export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: ReturnType<typeof loadGatewayConfig>;
+  try {
+    config = loadGatewayConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`modelgate gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const gateway = createApp({
+    config,
+    logger,
+    metrics: new Registry(),
+    now: Date.now,
+    random: Math.random,
+    fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
+    fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
+    createExperiments: (ctx) => createExperiments(ctx),
+    version: '0.1.0',
+  });
+  gateway.start();
+  const server = await listen(gateway.app, config.PORT, config.HOST, logger);
+  logger.info('gateway started', { registry: config.REGISTRY_URL, instance: randomUUID() });
+  onShutdown(logger, async () => {
+    await server.close();
+    await gateway.close();
+  });
+}

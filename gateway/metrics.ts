@@ -1,0 +1,126 @@
+/** The gateway's series, per docs/metrics.md. Built once per app on the registry passed in. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface GatewayMetrics {
+  requests: Counter<'model' | 'version' | 'route' | 'status'>;
+  requestDuration: Histogram<'model' | 'version' | 'route'>;
+  upstreamDuration: Histogram<'model' | 'version'>;
+  routed: Counter<'model' | 'version' | 'reason'>;
+  failovers: Counter<'model' | 'from_version' | 'to_version'>;
+  trafficWeight: Gauge<'model' | 'version'>;
+  circuitState: Gauge<'model' | 'version' | 'upstream'>;
+  liveInstances: Gauge<'model' | 'version'>;
+  tableRevision: Gauge;
+  tableAge: Gauge;
+  tableStale: Gauge;
+  predictions: Counter<'model' | 'version' | 'class'>;
+  confidence: Histogram<'model' | 'version'>;
+  shadowRequests: Counter<'model' | 'version' | 'shadow_version' | 'outcome'>;
+  predictionLogDropped: Counter;
+}
+
+export function createGatewayMetrics(
+  registry: Registry,
+  tableAgeSeconds: () => number | undefined,
+  options: { defaultMetrics?: boolean } = {},
+): GatewayMetrics {
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'modelgate_' });
+  return {
+    requests: new Counter({
+      name: 'modelgate_gateway_requests_total',
+      help: 'Answered requests (version "none" when none was chosen).',
+      labelNames: ['model', 'version', 'route', 'status'],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'modelgate_gateway_request_duration_seconds',
+      help: 'Time from request to response.',
+      labelNames: ['model', 'version', 'route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'modelgate_gateway_upstream_duration_seconds',
+      help: 'Time spent waiting on the model-server.',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    routed: new Counter({
+      name: 'modelgate_gateway_routed_total',
+      help: 'Routing decisions by reason: pinned, label, sticky, split, failover.',
+      labelNames: ['model', 'version', 'reason'],
+      registers,
+    }),
+    failovers: new Counter({
+      name: 'modelgate_gateway_failovers_total',
+      help: 'Requests answered by another version than the one chosen.',
+      labelNames: ['model', 'from_version', 'to_version'],
+      registers,
+    }),
+    trafficWeight: new Gauge({
+      name: 'modelgate_gateway_traffic_weight_percent',
+      help: 'Configured weight from the policy.',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: 'modelgate_gateway_circuit_state',
+      help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['model', 'version', 'upstream'],
+      registers,
+    }),
+    liveInstances: new Gauge({
+      name: 'modelgate_gateway_live_instances',
+      help: 'Instances in the routing table.',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    tableRevision: new Gauge({
+      name: 'modelgate_gateway_routing_table_revision',
+      help: 'Revision of the routing table in use.',
+      registers,
+    }),
+    tableAge: new Gauge({
+      name: 'modelgate_gateway_routing_table_age_seconds',
+      help: 'Seconds since the registry last answered.',
+      registers,
+      collect() {
+        const age = tableAgeSeconds();
+        if (age !== undefined) this.set(age);
+      },
+    }),
+    tableStale: new Gauge({
+      name: 'modelgate_gateway_routing_table_stale',
+      help: '1 when serving from a table the registry could not refresh.',
+      registers,
+    }),
+    predictions: new Counter({
+      name: 'modelgate_predictions_total',
+      help: 'Predicted class of every answered row.',
+      labelNames: ['model', 'version', 'class'],
+      registers,
+    }),
+    confidence: new Histogram({
+      name: 'modelgate_prediction_confidence',
+      help: 'Top-class probability of every answered row.',
+      labelNames: ['model', 'version'],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+      registers,
+    }),
+    shadowRequests: new Counter({
+      name: 'modelgate_shadow_requests_total',
+      help: 'Shadow copies by outcome: agree, disagree, error, dropped.',
+      labelNames: ['model', 'version', 'shadow_version', 'outcome'],
+      registers,
+    }),
+    predictionLogDropped: new Counter({
+      name: 'modelgate_gateway_prediction_log_dropped_total',
+      help: 'Prediction log lines dropped because the writer fell behind.',
+      registers,
+    }),
+  };
+}

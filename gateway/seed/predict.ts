@@ -1,0 +1,124 @@
+/** POST /predict and /predict/batch: modelgate's own JSON shape, translated to OIP v2 upstream. */
+import { type Request, type Response, Router } from 'express';
+import type { z } from 'zod';
+import { AppError } from '../../common/errors';
+import { jsonBody } from '../../common/http';
+import type { DataPlane } from '../dataplane';
+import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
+import type { VersionRoute } from '../routing/route-state';
+import { predictBatchRequestSchema, predictRequestSchema } from '../schemas';
+import { selectionOf } from '../selection';
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError('invalid_input', 'request body must be a JSON object');
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues
+    .slice(0, 20)
+    .map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = details[0]!;
+  throw new AppError(
+    'invalid_input',
+    `${first.path || 'body'}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`,
+    details,
+  );
+}
+
+const inferPath = (model: string, v: VersionRoute) =>
+  `/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(v.version)}/infer`;
+
+export function predictRouter(
+  plane: DataPlane,
+  options: { bodyLimit: string; maxBatchRows: number },
+): Router {
+  const router = Router();
+  const batchSchema = predictBatchRequestSchema(options.maxBatchRows);
+  const body = jsonBody(options.bodyLimit);
+
+  async function run(
+    req: Request,
+    res: Response,
+    route: string,
+    modelName: string | undefined,
+    rows: number[][],
+    userId: string | undefined,
+    batch: boolean,
+  ) {
+    const startedAt = plane.now();
+    const requestId = res.locals.requestId as string;
+    const model = plane.resolveModel(modelName);
+    res.locals.model = model.name;
+    const choice = plane.choose(model, selectionOf(req, model, {}, userId));
+    plane.checkRows(model, choice.version, rows);
+    const width = choice.version.inputWidth;
+    const upstreamBody = oipInferBody(rows, width, requestId);
+    const request = (v: VersionRoute) => ({
+      method: 'POST' as const,
+      path: inferPath(model.name, v),
+      body: upstreamBody,
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    });
+    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+    const version = result.version.version;
+    res.locals.version = version;
+    res.setHeader('X-Model-Version', version);
+    const failover =
+      result.failoverFrom === undefined ? undefined : { from: result.failoverFrom, to: version };
+    if (failover) res.setHeader('X-Model-Failover', `${failover.from}->${failover.to}`);
+    if (result.response.status >= 400) throw relayError(result.response.status, result.response.body);
+    const predictions = rowsFromOipResponse(result.response.body, rows.length, result.version.labels);
+    const head = { model: model.name, version, request_id: requestId, ...(failover ? { failover } : {}) };
+    if (batch) {
+      res.json({
+        predictions: predictions.map((p, i) => ({ ...p, request_id: `${requestId}:${i}` })),
+        ...head,
+      });
+    } else {
+      res.json({ ...predictions[0]!, ...head });
+    }
+    const ctx = { requestId, route, startedAt, batch };
+    setImmediate(() => plane.recordRows(ctx, result, predictions));
+    plane.maybeShadow(
+      result,
+      predictions.map((p) => p.prediction),
+      request,
+    );
+  }
+
+  router.post('/predict', ...body, async (req, res) => {
+    const input = parseBody(predictRequestSchema, req.body);
+    await run(req, res, '/predict', input.model, [input.features], input.user_id, false);
+  });
+
+  router.post('/predict/batch', ...body, async (req, res) => {
+    const input = parseBody(batchSchema, req.body);
+    await run(req, res, '/predict/batch', input.model, input.instances, input.user_id, true);
+  });
+
+  return router;
+}
+
+/** A 4xx from the model-server (it validated more than we do) is passed on with its message. */
+export function relayError(status: number, body: Buffer): AppError {
+  let message = `model-server answered ${status}`;
+  try {
+    const json = JSON.parse(body.toString('utf8')) as { error?: unknown };
+    if (typeof json.error === 'string') message = json.error;
+    else if (json.error && typeof (json.error as { message?: unknown }).message === 'string') {
+      message = (json.error as { message: string }).message;
+    }
+  } catch {
+    // keep the generic message
+  }
+  const code =
+    status === 404
+      ? 'version_not_found'
+      : status === 413
+        ? 'payload_too_large'
+        : status === 429
+          ? 'rate_limited'
+          : 'invalid_input';
+  return new AppError(code, message);
+}

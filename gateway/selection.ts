@@ -1,0 +1,26 @@
+import type { Request } from 'express';
+import type { ModelRoute } from './routing/route-state';
+import type { Selection } from './routing/split';
+
+/** The caller's routing wishes: a version or label from the path beats the X-Model-* headers; the
+ * sticky key is the policy's sticky header, else user_id from the body. */
+export function selectionOf(
+  req: Request,
+  model: ModelRoute,
+  fromPath: { version?: string | undefined; label?: string | undefined } = {},
+  userId?: string,
+): Selection {
+  const sticky = model.policy.sticky;
+  const stickyHeader = sticky ? req.get(sticky.header) : undefined;
+  return {
+    version: fromPath.version ?? nonEmpty(req.get('x-model-version')),
+    label:
+      fromPath.version === undefined ? (fromPath.label ?? nonEmpty(req.get('x-model-label'))) : undefined,
+    stickyKey: nonEmpty(stickyHeader) ?? userId,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  return v ? v : undefined;
+}

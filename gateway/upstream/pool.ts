@@ -1,0 +1,79 @@
+/** One keep-alive undici Pool per model-server instance, so the hot path never opens a connection
+ * per request. Pools follow the routing table: created when an instance appears, closed when it
+ * leaves. */
+import { Pool } from 'undici';
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** What the gateway needs from a connection pool; a test may pass its own. */
+export interface UpstreamClient {
+  send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+export type UpstreamClientFactory = (origin: string) => UpstreamClient;
+
+export const undiciClientFactory: UpstreamClientFactory = (origin) => {
+  const pool = new Pool(origin, {
+    connections: 64,
+    keepAliveTimeout: 30_000,
+    // The model-server batches concurrent requests; pipelining would serialise them per socket.
+    pipelining: 1,
+  });
+  return {
+    async send(request, signal) {
+      const res = await pool.request({
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body,
+        signal,
+      });
+      const body = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers, body };
+    },
+    close: () => pool.close(),
+  };
+};
+
+export class UpstreamPools {
+  private readonly clients = new Map<string, UpstreamClient>();
+
+  constructor(private readonly factory: UpstreamClientFactory) {}
+
+  get(origin: string): UpstreamClient {
+    let client = this.clients.get(origin);
+    if (!client) {
+      client = this.factory(origin);
+      this.clients.set(origin, client);
+    }
+    return client;
+  }
+
+  /** Closes the pools of instances no longer in the table; in-flight requests finish first. */
+  retain(origins: ReadonlySet<string>): void {
+    for (const [origin, client] of this.clients) {
+      if (!origins.has(origin)) {
+        this.clients.delete(origin);
+        void client.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => undefined)));
+  }
+}
