@@ -1,4 +1,13 @@
 import type { Command } from 'commander';
+import { runRegistry } from '../../registry/main';
 
-// Placeholder until the owning service lands; replaced by the real command set.
-export function registerRegistryCommands(_program: Command): void {}
+export function registerRegistryCommands(program: Command): void {
+  program
+    .command('registry')
+    .description(
+      'run the registry service (versions, traffic policies, audit log, live instances) on PORT (8100)',
+    )
+    .action(async () => {
+      await runRegistry();
+    });
+}
