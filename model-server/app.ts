@@ -94,6 +94,11 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   };
   const isReady = () => warmedUp && !draining;
 
+  /** While draining, every answer closes its connection so keep-alive clients move elsewhere. */
+  const closeWhenDraining: RequestHandler = function closeWhenDraining(_req, res, next) {
+    if (draining) res.setHeader('Connection', 'close');
+    next();
+  };
   const countRequests: RequestHandler = function countRequests(req, res, next) {
     const protocol = protocolOf(req.path);
     if (protocol) res.once('finish', () => metrics.request(protocol, res.statusCode));
@@ -117,6 +122,7 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestId());
+  app.use(closeWhenDraining);
   app.use(countRequests);
   app.get('/metrics', metricsHandler(deps.registry));
   app.use(createOipV2Router(protocolDeps));

@@ -95,7 +95,13 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
     async () => {
       server.stopBeingReady();
       await heartbeat.stop();
-      await Promise.all([running.close(), server.batcher.drain()]);
+      const closed = running.close();
+      await server.batcher.drain();
+      // Keep-alive sockets that finish their last response after close() stay open as idle
+      // connections and would hold close() until their timeout; sweep them as they go idle.
+      const sweep = setInterval(() => running.server.closeIdleConnections(), 25);
+      await closed;
+      clearInterval(sweep);
       model.dispose();
       logger.info('stopped', { event: 'stopped' });
     },
