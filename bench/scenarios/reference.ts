@@ -53,6 +53,7 @@ async function startReference(ctx: BenchContext, info: ModelInfo, workers: numbe
     {
       INPUT_WIDTH: String(info.width),
       SAMPLE_FILE: existsSync(sample) ? sample : '',
+      SAMPLE_LABELS_FILE: existsSync(labels) ? labels : '',
       PYTHONWARNINGS: 'ignore',
     },
   );
