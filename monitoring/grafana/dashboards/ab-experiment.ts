@@ -1,0 +1,258 @@
+/** The A/B experiment dashboard: one row of "who wins" figures per version, then split, traffic,
+ * errors, latency, accuracy, predictions, shadow agreement and circuits, every panel by version. */
+import { MappingType, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { newDashboard, query, SEL, statPanel, thresholds, timeseriesPanel } from './panels';
+
+export function abExperimentDashboard() {
+  return newDashboard(
+    'modelgate-ab-experiment',
+    'modelgate / A/B experiment',
+    'Versions of one model side by side: configured vs actual split, errors, latency, accuracy from feedback, class mix, confidence, shadow agreement and circuit state. `modelgate report <model>` adds the significance tests.',
+  )
+    .withRow(new RowBuilder('Who wins'))
+    .withPanel(
+      statPanel({
+        title: 'Accuracy from feedback (1 h)',
+        description:
+          'Share of predictions that feedback (POST /feedback) confirmed, per version. Higher is better.',
+        unit: 'percentunit',
+        queries: [
+          query(`model_version:modelgate_feedback_accuracy:ratio_1h{${SEL}}`, 'v{{version}}', {
+            instant: true,
+          }),
+        ],
+        thresholds: thresholds('red', [
+          [0.8, 'yellow'],
+          [0.9, 'green'],
+        ]),
+        min: 0,
+        max: 1,
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Error ratio (5 m)',
+        description: 'Share of answers that were 5xx, per version. Lower is better.',
+        unit: 'percentunit',
+        queries: [
+          query(`model_version:modelgate_gateway_error_ratio:rate5m{${SEL}}`, 'v{{version}}', {
+            instant: true,
+          }),
+        ],
+        thresholds: thresholds('green', [
+          [0.01, 'yellow'],
+          [0.05, 'red'],
+        ]),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'p95 latency (5 m)',
+        description: 'Gateway request duration, 95th percentile, per version. SLO: p99 under 500 ms.',
+        unit: 's',
+        queries: [
+          query(`model_version:modelgate_gateway_request_duration_seconds:p95_5m{${SEL}}`, 'v{{version}}', {
+            instant: true,
+          }),
+        ],
+        thresholds: thresholds('green', [
+          [0.25, 'yellow'],
+          [0.5, 'red'],
+        ]),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Circuit state',
+        description: 'Worst breaker state over the upstreams of each version: closed, half-open or open.',
+        unit: 'none',
+        queries: [
+          query(`max by (version) (modelgate_gateway_circuit_state{${SEL}})`, 'v{{version}}', {
+            instant: true,
+          }),
+        ],
+        thresholds: thresholds('green', [
+          [1, 'yellow'],
+          [2, 'red'],
+        ]),
+        mappings: [
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'closed', color: 'green' },
+              '1': { text: 'half-open', color: 'yellow' },
+              '2': { text: 'open', color: 'red' },
+            },
+          },
+        ],
+      }),
+    )
+    .withRow(new RowBuilder('Traffic'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Configured weight vs actual share',
+        description:
+          'Policy weight (dashed in the legend as "configured") beside the share of requests each version really answered; a gap means failover, stickiness or a missing instance.',
+        unit: 'percent',
+        min: 0,
+        max: 100,
+        queries: [
+          query(
+            `max by (version) (modelgate_gateway_traffic_weight_percent{${SEL}})`,
+            'v{{version}} configured',
+          ),
+          query(`model_version:modelgate_gateway_routed_share_percent:rate5m{${SEL}}`, 'v{{version}} actual'),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Requests per second',
+        description: 'Answered requests per version, by status class.',
+        unit: 'reqps',
+        queries: [
+          query(
+            `sum by (version, status) (rate(modelgate_gateway_requests_total{${SEL}}[$__rate_interval]))`,
+            'v{{version}} {{status}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Error ratio',
+        description:
+          '5xx answers over all answers, per version (5 m). The alert fires when a version runs 2 points above its control for 5 m.',
+        unit: 'percentunit',
+        min: 0,
+        showThresholds: true,
+        thresholds: thresholds('green', [
+          [0.01, 'yellow'],
+          [0.05, 'red'],
+        ]),
+        queries: [query(`model_version:modelgate_gateway_error_ratio:rate5m{${SEL}}`, 'v{{version}}')],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Latency p50 / p95 / p99',
+        description: 'Gateway request duration quantiles per version (5 m). SLO: p99 under 500 ms.',
+        unit: 's',
+        showThresholds: true,
+        thresholds: thresholds('green', [[0.5, 'red']]),
+        queries: [
+          query(
+            `model_version:modelgate_gateway_request_duration_seconds:p50_5m{${SEL}}`,
+            'v{{version}} p50',
+          ),
+          query(
+            `model_version:modelgate_gateway_request_duration_seconds:p95_5m{${SEL}}`,
+            'v{{version}} p95',
+          ),
+          query(
+            `model_version:modelgate_gateway_request_duration_seconds:p99_5m{${SEL}}`,
+            'v{{version}} p99',
+          ),
+        ],
+      }),
+    )
+    .withRow(new RowBuilder('Quality'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Accuracy from feedback',
+        description: 'Share of labelled predictions that were right, per version (1 h window).',
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        queries: [query(`model_version:modelgate_feedback_accuracy:ratio_1h{${SEL}}`, 'v{{version}}')],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Feedback by correctness',
+        description: 'Labels joined to predictions per second, split into right and wrong.',
+        unit: 'reqps',
+        stack: true,
+        queries: [
+          query(
+            `sum by (version, correct) (rate(modelgate_feedback_total{${SEL}}[$__rate_interval]))`,
+            'v{{version}} correct={{correct}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Predicted class distribution',
+        description:
+          'Share of predictions per class, per version; a version that favours one class shows here first.',
+        unit: 'percentunit',
+        queries: [
+          query(
+            `sum by (version, class) (rate(modelgate_predictions_total{${SEL}}[$__rate_interval])) / on (version) group_left () sum by (version) (rate(modelgate_predictions_total{${SEL}}[$__rate_interval]))`,
+            'v{{version}} {{class}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Confidence (top-class probability)',
+        description:
+          'Median and 10th percentile of the top-class probability per version; a falling p10 means more unsure answers.',
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        queries: [
+          query(
+            `histogram_quantile(0.5, sum by (version, le) (rate(modelgate_prediction_confidence_bucket{${SEL}}[$__rate_interval])))`,
+            'v{{version}} p50',
+          ),
+          query(
+            `histogram_quantile(0.1, sum by (version, le) (rate(modelgate_prediction_confidence_bucket{${SEL}}[$__rate_interval])))`,
+            'v{{version}} p10',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Shadow agreement',
+        description:
+          'Share of shadow copies whose answer matched the served one, per served version and shadow version (5 m).',
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        thresholds: thresholds('red', [
+          [0.8, 'yellow'],
+          [0.95, 'green'],
+        ]),
+        queries: [
+          query(
+            `model_version:modelgate_shadow_agreement:ratio_5m{model="$model"}`,
+            'v{{version}} vs shadow v{{shadow_version}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Circuit state over time',
+        description: '0 closed, 1 half-open, 2 open, per upstream of each version.',
+        unit: 'none',
+        min: 0,
+        max: 2,
+        showThresholds: true,
+        thresholds: thresholds('green', [
+          [1, 'yellow'],
+          [2, 'red'],
+        ]),
+        queries: [
+          query(
+            `max by (version, upstream) (modelgate_gateway_circuit_state{${SEL}})`,
+            'v{{version}} {{upstream}}',
+          ),
+        ],
+      }),
+    );
+}

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DASHBOARD_DIR, renderDashboards, repositoryRoot } from '../../../monitoring/grafana/generate';
+
+interface Panel {
+  type: string;
+  title: string;
+  description?: string;
+  fieldConfig?: { defaults?: { unit?: string } };
+  targets?: { expr: string; refId?: string }[];
+}
+
+const rendered = renderDashboards();
+const dashboards = Object.entries(rendered).map(([file, text]) => [file, JSON.parse(text)] as const);
+
+describe('generated Grafana dashboards', () => {
+  it.each(Object.keys(rendered))('%s is committed and up to date (run `npm run dashboards`)', (file) => {
+    const committed = fs.readFileSync(path.join(repositoryRoot(__dirname), DASHBOARD_DIR, file), 'utf8');
+    expect(committed).toBe(rendered[file]);
+  });
+
+  it.each(dashboards)(
+    '%s has model and version variables and a unit and query on every panel',
+    (_file, d) => {
+      const names = d.templating.list.map((v: { name: string }) => v.name);
+      expect(names).toEqual(['model', 'version']);
+      const panels = (d.panels as Panel[]).filter((p) => p.type !== 'row');
+      expect(panels.length).toBeGreaterThanOrEqual(6);
+      for (const p of panels) {
+        expect(p.description).toBeTruthy();
+        expect(p.fieldConfig?.defaults?.unit).toBeTruthy();
+        expect(p.targets?.length).toBeGreaterThan(0);
+        for (const t of p.targets ?? []) expect(t.expr).toMatch(/modelgate|^up\{/);
+      }
+    },
+  );
+
+  it('breaks every A/B experiment panel down by version', () => {
+    const ab = dashboards.find(([file]) => file === 'ab-experiment.json')![1];
+    for (const p of (ab.panels as Panel[]).filter((x) => x.type !== 'row')) {
+      for (const t of p.targets ?? []) expect(`${p.title}: ${t.expr}`).toMatch(/version|model_version:/);
+    }
+  });
+});
