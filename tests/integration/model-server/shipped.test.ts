@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Service, startService } from '../../helpers/processes';
 import { createTestStore, SHIPPED_STORE, shippedModels, type TestStore } from '../../helpers/test-store';
-import { expectClose, request } from './http';
+import { expectClose, metricValue, request } from './http';
 
 jest.setTimeout(180_000);
 
@@ -80,6 +80,13 @@ describe.each(versions.map((mv) => mv.split('/') as [string, string]))(
       v1.body.predictions.forEach((p: number[], i: number) => {
         expectClose(p, v2probs.slice(i * k, (i + 1) * k), 5);
       });
+    });
+
+    it('feeds every predicted row to the drift monitor, exported on /metrics', async () => {
+      const text = (await request(`${server.url}/metrics`)).body as string;
+      expect(metricValue(text, 'modelgate_drift_window_rows', { model, version })).toBeGreaterThanOrEqual(
+        sample.length,
+      );
     });
 
     it('answers concurrent single-row requests the same as the same rows predicted alone', async () => {
