@@ -1,6 +1,7 @@
 /** Model-server metrics per docs/metrics.md, built on the app's own Registry (no global). Label
  * children are bound once here, since model, version and backend never change in this process. */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/process-metrics';
 
 export interface ModelServerMetricsOptions {
   model: string;
@@ -18,7 +19,7 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export function createModelServerMetrics(registry: Registry, options: ModelServerMetricsOptions) {
   const { model, version, backend } = options;
   const registers = [registry];
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'modelgate_' });
+  if (options.processMetrics !== false) collectProcessMetrics(registry);
 
   const requests = new Counter({
     name: 'modelgate_model_requests_total',

@@ -1,5 +1,6 @@
 /** Start-up, overload and shutdown of real model-server processes: load shedding, the 10,000-request
  * tensor leak check, heartbeats to a fake registry, SIGTERM drain, corrupt artifacts, bad config. */
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { heartbeatSchema } from '../../../common/wire';
@@ -191,6 +192,37 @@ describe('heartbeats and SIGTERM', () => {
   });
 });
 
+describe('backend selection', () => {
+  it('serves on the backend TFJS_BACKEND names and reports it in metadata and metrics', async () => {
+    const server = await serve({ TFJS_BACKEND: 'cpu' });
+    try {
+      await server.waitForLine(/"event":"ready"/);
+      expect((await request(`${server.url}/v2/models/tiny`)).body.parameters.backend).toBe('cpu');
+      const metrics = (await request(`${server.url}/metrics`)).body as string;
+      expect(metricValue(metrics, 'modelgate_model_backend_info', { backend: 'cpu' })).toBe(1);
+      const res = await request(`${server.url}/v1/models/tiny:predict`, { body: { instances: [row(1)] } });
+      expect(res.status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('passes promtool check metrics', async () => {
+    const server = await serve();
+    try {
+      await server.waitForLine(/"event":"ready"/);
+      await request(`${server.url}/v1/models/tiny:predict`, { body: { instances: [row(1)] } });
+      const text = (await request(`${server.url}/metrics`)).body as string;
+      const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      if (result.error) throw new Error(`promtool is needed for this test: ${result.error.message}`);
+      expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+      expect(result.status).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('refusing to start', () => {
   const run = (version: string, env: Record<string, string> = {}) =>
     runCli(['model-server', '--model', 'tiny', '--version', version], {
@@ -216,6 +248,7 @@ describe('refusing to start', () => {
     [{ TFJS_BACKEND: 'gpu' }, /TFJS_BACKEND/],
     [{ MAX_BATCH_SIZE: '64', MAX_QUEUE_ROWS: '16' }, /MAX_QUEUE_ROWS: must be at least MAX_BATCH_SIZE/],
     [{ BODY_LIMIT: 'huge' }, /BODY_LIMIT/],
+    [{ TFJS_BACKEND: 'tensorflow' }, /TFJS_BACKEND=tensorflow but @tensorflow\/tfjs-node is not installed/],
   ])('exits 1 naming the variable for %j', async (env, message) => {
     const result = await run('1', env);
     expect(result.code).toBe(1);
