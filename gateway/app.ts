@@ -277,7 +277,8 @@ function accessLog(
     const startedAt = now();
     res.once('finish', () => {
       const seconds = (now() - startedAt) / 1000;
-      const route = routeLabel(req.path);
+      // req.path is relative inside mounted routers; the original URL is not.
+      const route = routeLabel(req.originalUrl.split('?', 1)[0]!);
       const model = typeof res.locals.model === 'string' ? res.locals.model : 'none';
       const version = typeof res.locals.version === 'string' ? res.locals.version : 'none';
       metrics.requests.labels(model, version, route, String(res.statusCode)).inc();

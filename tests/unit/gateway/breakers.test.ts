@@ -1,0 +1,101 @@
+import { Breakers, type CircuitState, UpstreamFailure } from '../../../gateway/upstream/breakers';
+import type { UpstreamClient, UpstreamResponse } from '../../../gateway/upstream/pool';
+
+jest.setTimeout(10_000);
+
+function fakeClient() {
+  const client = {
+    healthy: false,
+    calls: 0,
+    send: async (): Promise<UpstreamResponse> => {
+      client.calls++;
+      if (!client.healthy) throw new Error('connect ECONNREFUSED');
+      return { status: 200, headers: {}, body: Buffer.from('{}') };
+    },
+    close: async () => undefined,
+  };
+  return client;
+}
+
+const settings = { timeoutMs: 1000, errorThresholdPercent: 50, volumeThreshold: 3, resetTimeoutMs: 100 };
+const key = { model: 'm', version: '1', url: 'http://127.0.0.1:1' };
+const req = { method: 'POST' as const, path: '/x' };
+
+describe('per-instance circuit breakers', () => {
+  it('opens after the volume threshold of failures, then rejects without calling the upstream', async () => {
+    const client = fakeClient();
+    const states: CircuitState[] = [];
+    const breakers = new Breakers(
+      settings,
+      () => client as UpstreamClient,
+      (_k, s) => states.push(s),
+    );
+    const b = breakers.get(key);
+    for (let i = 0; i < 3; i++) await expect(b.call(req)).rejects.toMatchObject({ kind: 'connect' });
+    expect(b.state()).toBe('open');
+    expect(b.available()).toBe(false);
+    const before = client.calls;
+    await expect(b.call(req)).rejects.toMatchObject({ kind: 'open' });
+    expect(client.calls).toBe(before);
+    expect(states).toEqual(['open']);
+    breakers.shutdown();
+  });
+
+  it('closes again when the half-open probe succeeds', async () => {
+    const client = fakeClient();
+    const states: CircuitState[] = [];
+    let halfOpen!: () => void;
+    const reachedHalfOpen = new Promise<void>((r) => (halfOpen = r));
+    const breakers = new Breakers(
+      settings,
+      () => client as UpstreamClient,
+      (_k, s) => {
+        states.push(s);
+        if (s === 'half-open') halfOpen();
+      },
+    );
+    const b = breakers.get(key);
+    for (let i = 0; i < 3; i++) await b.call(req).catch(() => undefined);
+    await reachedHalfOpen;
+    expect(b.available()).toBe(true);
+    client.healthy = true;
+    await expect(b.call(req)).resolves.toMatchObject({ status: 200 });
+    expect(b.state()).toBe('closed');
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+    breakers.shutdown();
+  });
+
+  it('counts 5xx answers as failures but passes 4xx through', async () => {
+    let status = 400;
+    const client = {
+      send: async () => ({ status, headers: {}, body: Buffer.from('{"error":"bad"}') }),
+      close: async () => undefined,
+    };
+    const breakers = new Breakers(
+      settings,
+      () => client,
+      () => undefined,
+    );
+    const b = breakers.get(key);
+    for (let i = 0; i < 5; i++) await expect(b.call(req)).resolves.toMatchObject({ status: 400 });
+    expect(b.state()).toBe('closed');
+    status = 503;
+    const err = await b.call(req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect((err as UpstreamFailure).response?.status).toBe(503);
+    breakers.shutdown();
+  });
+
+  it('keeps a breaker across table rebuilds and drops it when its instance leaves', () => {
+    const breakers = new Breakers(
+      settings,
+      () => fakeClient() as UpstreamClient,
+      () => undefined,
+    );
+    const a = breakers.get(key);
+    expect(breakers.get({ ...key })).toBe(a);
+    breakers.retain([]);
+    expect(breakers.get(key)).not.toBe(a);
+    breakers.shutdown();
+  });
+});
