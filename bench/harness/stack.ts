@@ -138,8 +138,13 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
       modelServers.push({ model, version, service });
     }
   }
+  // The gateway's prediction log goes beside the store, never into the working tree.
   const gateway = options.gateway
-    ? await group.modelgate('gateway', ['gateway'], { REGISTRY_URL: registry.url, ...options.gatewayEnv })
+    ? await group.modelgate('gateway', ['gateway'], {
+        REGISTRY_URL: registry.url,
+        LOG_DIR: path.join(store, '.gateway-logs'),
+        ...options.gatewayEnv,
+      })
     : undefined;
 
   const stack: Stack = {
