@@ -116,7 +116,7 @@ export async function loadServedModel({
 
 /** Batch sizes to warm up: 1, 2, 4, … up to and including maxBatchSize, so the first real request of
  * any size does not pay for kernel compilation and buffer allocation. */
-export function batchSizeClasses(maxBatchSize: number): number[] {
+function batchSizeClasses(maxBatchSize: number): number[] {
   const sizes: number[] = [];
   for (let size = 1; size < maxBatchSize; size *= 2) sizes.push(size);
   sizes.push(maxBatchSize);

@@ -7,12 +7,13 @@
  *   store.dir                                         // pass as MODEL_STORE
  *   await store.cleanup();
  *
- * `shippedModels()` lists the `model/version` folders committed under models/ (digits, penguins).
+ * `shippedModels()` lists the `model/version` folders committed under models/ (digits, penguins);
+ * `writeGeneratedModel(dir, spec)` writes a generated version into any store directory.
  * Generated models are small seeded dense nets (width → hidden relu → softmax over labels) saved as
  * TF.js layers-model artifacts with a metadata.json that passes common/wire metadataSchema. */
 
 import { existsSync, readdirSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
@@ -175,13 +176,4 @@ export async function writeGeneratedModel(dir: string, spec: GeneratedModelSpec)
   };
   await writeFile(path.join(versionDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
   return metadata;
-}
-
-/** Lists a version folder's files (for tests that pick a shard to corrupt). */
-export async function versionFiles(dir: string, model: string, version: string): Promise<string[]> {
-  const folder = path.join(dir, model, version);
-  const names = await readdir(folder);
-  const files: string[] = [];
-  for (const name of names) if ((await stat(path.join(folder, name))).isFile()) files.push(name);
-  return files.sort();
 }
