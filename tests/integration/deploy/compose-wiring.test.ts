@@ -158,6 +158,7 @@ describe('the compose services run as local processes', () => {
   const envs = new Map<string, Record<string, string>>();
   let tempRoot = '';
   let gatewayUrl = '';
+  let starting: Promise<unknown> = Promise.resolve();
 
   /** Maps one service's view of the network onto loopback: compose host names and its own
    * 127.0.0.1/localhost, each at the port that service listens on in its container. */
@@ -234,14 +235,19 @@ describe('the compose services run as local processes', () => {
         start.then(() => waitHealthy(s)),
       );
     }
-    await Promise.all(healthy.values());
+    // Settle every start before failing, so afterAll stops whatever did come up.
+    const settled = Promise.allSettled(healthy.values());
+    starting = settled;
+    const failed = (await settled).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     gatewayUrl = running.get('gateway')!.url;
   }, 240_000);
 
   afterAll(async () => {
+    await starting;
     await Promise.all([...running.values()].map((s) => s.stop()));
     if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   async function readyGateway(): Promise<void> {
     const deadline = Date.now() + 60_000;
@@ -278,7 +284,7 @@ describe('the compose services run as local processes', () => {
       expect(versions.map((v) => v.version)).toContain(body.version);
       expect(res.headers.get('x-model-version')).toBe(body.version);
     }
-  });
+  }, 120_000);
 
   it('reaches every model-server through its advertised URL when the version is pinned', async () => {
     await readyGateway();
@@ -296,5 +302,5 @@ describe('the compose services run as local processes', () => {
         answered: version,
       });
     }
-  });
+  }, 120_000);
 });
