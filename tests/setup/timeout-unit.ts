@@ -1,0 +1,2 @@
+// Per-project default timeout: jest ignores testTimeout inside `projects`.
+jest.setTimeout(20000);
