@@ -152,7 +152,7 @@ export function predictOnce(gatewayUrl: string, headers: Record<string, string> 
 export class LoadLoop {
   readonly answers: Answer[] = [];
   private running = true;
-  private readonly done: Promise<void[]>;
+  private readonly done: Promise<unknown>;
   private readonly t0 = performance.now();
 
   constructor(gatewayUrl: () => string, workers = 6, headers: Record<string, string> = {}) {
