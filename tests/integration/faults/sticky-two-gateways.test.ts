@@ -48,7 +48,7 @@ it('sends each user to the same version through either gateway, splitting users 
         const res = await predictOnce(gateway.url, { 'x-user-id': user }, i);
         await res.arrayBuffer();
         expect(res.status).toBe(200);
-        (chosen[user] ??= []).push(res.headers.get('x-model-version') ?? 'none');
+        chosen[user] = [...(chosen[user] ?? []), res.headers.get('x-model-version') ?? 'none'];
       }),
     );
   }
