@@ -20,6 +20,9 @@ export function registryRoutesFetcher(registryUrl: string, waitSeconds: number):
     const res = await request(url, {
       headers: etag === undefined ? {} : { 'if-none-match': etag },
       signal,
+      // A fresh connection per poll: a registry that is shutting down stops accepting connections
+      // but may go on answering on a kept-alive one, with a table emptied by its own shutdown.
+      reset: true,
       // the registry may hold a long-poll for waitSeconds; allow that plus slack
       headersTimeout: (waitSeconds + 10) * 1000,
       bodyTimeout: 30_000,

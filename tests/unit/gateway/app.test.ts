@@ -85,7 +85,7 @@ describe('gateway app against fake model-servers', () => {
         .post('/predict')
         .set('x-user-id', 'alice')
         .send({ features: ROW });
-      versions.add(res.headers['x-model-version']);
+      versions.add(String(res.headers['x-model-version']));
     }
     expect(versions.size).toBe(1);
   });

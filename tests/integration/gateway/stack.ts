@@ -1,0 +1,123 @@
+/** Starts a real registry, model-servers and a gateway on loopback over a temp store, and small
+ * HTTP helpers for the tests that drive them. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Service, startService } from '../../helpers/processes';
+import type { TestStore } from '../../helpers/test-store';
+
+export const ADMIN_TOKEN = 'gateway-it-token';
+export const ROW = [0.5, -1, 2, 0.25];
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+  startedAt: number;
+}
+
+export async function call(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const startedAt = Date.now();
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, headers: res.headers, body: json, startedAt };
+}
+
+export async function startRegistry(store: TestStore, port = '0'): Promise<Service> {
+  return startService(['registry'], {
+    env: { MODEL_STORE: store.dir, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500', PORT: port },
+  });
+}
+
+export function startModelServer(
+  store: TestStore,
+  registryUrl: string,
+  model: string,
+  version: string,
+): Promise<Service> {
+  return startService(['model-server', '--model', model, '--version', version], {
+    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, HEARTBEAT_INTERVAL_MS: '500' },
+  });
+}
+
+export async function startGateway(
+  registryUrl: string,
+  env: Record<string, string> = {},
+): Promise<Service & { logDir: string }> {
+  const logDir = mkdtempSync(path.join(tmpdir(), 'gw-it-logs-'));
+  const service = await startService(['gateway'], {
+    env: {
+      REGISTRY_URL: registryUrl,
+      LOG_DIR: logDir,
+      ROUTES_WAIT_S: '5',
+      BREAKER_VOLUME_THRESHOLD: '3',
+      BREAKER_RESET_TIMEOUT_MS: '1000',
+      BREAKER_TIMEOUT_MS: '3000',
+      ...env,
+    },
+  });
+  return Object.assign(service, { logDir });
+}
+
+export async function setPolicy(registryUrl: string, model: string, policy: unknown): Promise<number> {
+  const current = await call(`${registryUrl}/models/${model}/policy`, 'GET');
+  const res = await call(`${registryUrl}/models/${model}/policy`, 'PUT', policy, {
+    authorization: `Bearer ${ADMIN_TOKEN}`,
+    'if-match': current.headers.get('etag') ?? '',
+  });
+  if (res.status !== 200) throw new Error(`PUT policy failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const body = res.body as { revision?: number; policy?: { revision: number } };
+  return body.revision ?? body.policy!.revision;
+}
+
+/** Polls the gateway's /model/info until `check` holds: the gateway has no event to await here. */
+export async function waitForInfo(
+  gatewayUrl: string,
+  check: (info: any) => boolean,
+  timeoutMs = 20_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    last = (await call(`${gatewayUrl}/model/info`, 'GET')).body;
+    if (check(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `gateway never reached the expected state; last /model/info: ${JSON.stringify(last).slice(0, 2000)}`,
+  );
+}
+
+/** Runs `total` requests with `concurrency` in flight at once. */
+export async function load<T>(
+  total: number,
+  concurrency: number,
+  one: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = new Array(total);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        results[i] = await one(i);
+      }
+    }),
+  );
+  return results;
+}
