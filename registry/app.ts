@@ -239,15 +239,13 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         who: actorOf(res).who,
       });
       res.setHeader('Location', `/models/${model}/versions/${published.version}`);
-      res
-        .status(201)
-        .json({
-          model,
-          version: published.version,
-          createdModel: published.createdModel,
-          metadata: published.metadata,
-          policy: published.policy,
-        });
+      res.status(201).json({
+        model,
+        version: published.version,
+        createdModel: published.createdModel,
+        metadata: published.metadata,
+        policy: published.policy,
+      });
     } finally {
       await rm(upload.dir, { recursive: true, force: true });
     }

@@ -22,6 +22,9 @@ export async function tinyModelFiles(options: TinyModelOptions = {}): Promise<Ma
   if (cached) return new Map(cached);
   const tf = require('@tensorflow/tfjs') as typeof TF;
   await tf.setBackend('cpu');
+  tf.env().set('PROD', true);
+  const warn = console.warn;
+  console.warn = () => undefined; // tfjs's "install tfjs-node" banner, once per process
   const model = tf.sequential({
     layers: [
       tf.layers.dense({
@@ -40,6 +43,7 @@ export async function tinyModelFiles(options: TinyModelOptions = {}): Promise<Ma
     }),
   );
   model.dispose();
+  console.warn = warn;
   const files = artifactsToFiles(artifacts!);
   built.set(key, files);
   return new Map(files);
