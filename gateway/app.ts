@@ -283,15 +283,16 @@ function accessLog(
       const version = typeof res.locals.version === 'string' ? res.locals.version : 'none';
       metrics.requests.labels(model, version, route, String(res.statusCode)).inc();
       metrics.requestDuration.labels(model, version, route).observe(seconds);
-      // Answered predictions are observed per row by the data plane; failures once, here.
-      if (res.statusCode >= 400 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
+      // Answered predictions are observed per row by the data plane; failures of the chosen version
+      // once, here. A 4xx is the caller's mistake, not the version's, so it is not an outcome.
+      if (res.statusCode >= 500 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
         observe({
           requestId: String(res.locals.requestId),
           model,
           version,
           route,
           status: res.statusCode,
-          ok: res.statusCode < 500,
+          ok: false,
           latencyMs: seconds * 1000,
           at: now(),
         });

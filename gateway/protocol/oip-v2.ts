@@ -97,6 +97,7 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   const metadata = (req: Request, res: Response) => {
     const { model, choice } = lookup(req);
     res.setHeader('X-Model-Version', choice.version.version);
+    res.locals.version = choice.version.version;
     res.json(versionMetadata(model, choice.version));
   };
   const ready = (req: Request, res: Response) => {
@@ -120,6 +121,7 @@ export function oipV2Router(deps: ProtocolDeps): Router {
     const requestId = res.locals.requestId as string;
     const { model, choice } = lookup(req);
     res.locals.model = model.name;
+    res.setHeader('X-Model-Version', choice.version.version);
     const width = choice.version.inputWidth;
     checkInferBody(res.locals.json, width, deps.maxBatchRows);
     const raw = req.body as Buffer;

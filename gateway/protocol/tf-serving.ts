@@ -101,6 +101,7 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
     const m = STATUS.exec(req.path)!;
     const { model, choice } = lookup(req, m);
     res.setHeader('X-Model-Version', choice.version.version);
+    res.locals.version = choice.version.version;
     res.json(m[4] ? metadata(model, choice.version) : status(model, choice.version));
   });
 
@@ -109,6 +110,7 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
     const requestId = res.locals.requestId as string;
     const { model, choice } = lookup(req, PREDICT.exec(req.path)!);
     res.locals.model = model.name;
+    res.setHeader('X-Model-Version', choice.version.version);
     const width = choice.version.inputWidth;
     checkRows(rowsOf(res.locals.json), width, deps.maxBatchRows);
     const raw = req.body as Buffer;

@@ -51,6 +51,9 @@ export function predictRouter(
     const model = plane.resolveModel(modelName);
     res.locals.model = model.name;
     const choice = plane.choose(model, selectionOf(req, model, {}, userId));
+    // Says which version was chosen even when the request fails before or at the upstream.
+    res.setHeader('X-Model-Version', choice.version.version);
+    res.locals.version = choice.version.version;
     plane.checkRows(model, choice.version, rows);
     const width = choice.version.inputWidth;
     const upstreamBody = oipInferBody(rows, width, requestId);
