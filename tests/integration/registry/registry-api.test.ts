@@ -9,6 +9,9 @@ import { policyInputSchema, routesSchema } from '../../../common/wire';
 import { type Service, startService } from '../../helpers/processes';
 import { listTree, tinyMetadata, tinyModelFiles, writeStore } from '../../helpers/registry-fixtures';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field with expect()
+type Body = any;
+
 const TOKEN = 'test-admin-token';
 let store: string;
 let registry: Service;
@@ -28,7 +31,7 @@ async function call(
   }
   const res = await fetch(`${registry.url}${route}`, { method, headers, body });
   const text = await res.text();
-  let json: any;
+  let json: Body;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
@@ -38,7 +41,7 @@ async function call(
 }
 
 /** fetch() normalises "..", "%2e%2e" and friends away; a raw request sends the path as an attacker would. */
-function raw(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+function raw(method: string, route: string, body?: unknown): Promise<{ status: number; body: Body }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
@@ -83,7 +86,7 @@ async function upload(
     headers,
     body: await uploadForm(files, fields),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as Body };
 }
 
 async function goodUpload(model: string, version?: string) {
@@ -135,7 +138,7 @@ describe('reads', () => {
   it('shows one model with metadata summaries, aliases and instances', async () => {
     const res = await call('GET', '/models/iris');
     expect(res.status).toBe(200);
-    expect(res.body.versions.map((v: any) => [v.version, v.weight, v.aliases, v.inputWidth])).toEqual([
+    expect(res.body.versions.map((v: Body) => [v.version, v.weight, v.aliases, v.inputWidth])).toEqual([
       ['1', 90, ['stable'], 4],
       ['2', 10, [], 4],
       ['3', 0, [], 4],
@@ -219,7 +222,7 @@ describe('auth on writes', () => {
         body: JSON.stringify({ version: '1' }),
       });
       expect(res.status).toBe(403);
-      expect(((await res.json()) as any).error.message).toMatch(/ADMIN_TOKEN=/);
+      expect(((await res.json()) as Body).error.message).toMatch(/ADMIN_TOKEN=/);
     } finally {
       await open.stop();
       await rm(dir, { recursive: true, force: true });
@@ -462,7 +465,7 @@ describe('uploads', () => {
     const onDisk = JSON.parse(await readFile(path.join(store, 'iris', '4', 'metadata.json'), 'utf8'));
     expect(onDisk.version).toBe('4');
     const listed = await call('GET', '/models/iris');
-    expect(listed.body.versions.map((v: any) => v.version)).toContain('4');
+    expect(listed.body.versions.map((v: Body) => v.version)).toContain('4');
     const audit = await call('GET', '/models/iris/audit?limit=1');
     expect(audit.body.entries[0]).toMatchObject({ action: 'version.create', version: '4', who: 'admin' });
   });
@@ -614,7 +617,7 @@ describe('uploads', () => {
       headers: auth,
       body: await uploadForm(files, fields),
     });
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as Body;
     expect(res.status).toBe(status);
     expect(body.error.message).toMatch(message);
     expect(await listTree(store)).toEqual(before);
