@@ -17,7 +17,7 @@ import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
 import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
-import { type ArtifactCheck, receiveUpload, verifyUpload } from './upload';
+import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
 
 export interface RegistryDeps {
   config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
@@ -222,12 +222,22 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     });
   });
 
-  app.post('/models/:model/versions', admin, async (req, res) => {
-    const model = param(req, 'model', 'model');
-    const upload = await receiveUpload(req, store.root, deps.config.maxUploadBytes).catch((err: unknown) => {
-      if (err instanceof AppError && err.status === 413) res.setHeader('Connection', 'close');
-      throw err;
+  const adminUpload: RequestHandler = function adminUpload(req, res, next) {
+    admin(req, res, (err?: unknown) => {
+      if (err === undefined) return next();
+      discardBody(req, deps.config.maxUploadBytes).then(() => next(err), next);
     });
+  };
+
+  app.post('/models/:model/versions', adminUpload, async (req, res) => {
+    let model: string;
+    try {
+      model = param(req, 'model', 'model');
+    } catch (err) {
+      await discardBody(req, deps.config.maxUploadBytes);
+      throw err;
+    }
+    const upload = await receiveUpload(req, store.root, deps.config.maxUploadBytes);
     try {
       const staged = await verifyUpload(upload, model, deps.checkArtifact);
       const published = await store.publishVersion(model, staged, actorOf(res));

@@ -17,6 +17,17 @@ const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const MAX_FILES = 64;
 const DRAIN_LIMIT_FACTOR = 4;
 
+/** Before refusing an upload (auth, name, size), read and drop its body so the client sees the
+ * error rather than EPIPE; a body far over the limit is not worth reading and the socket is closed. */
+export async function discardBody(req: Request, maxBytes: number): Promise<void> {
+  const declared = Number(req.get('content-length'));
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_FACTOR * maxBytes) {
+    req.res?.setHeader('Connection', 'close');
+    return;
+  }
+  await drain(req);
+}
+
 /** Reads the rest of a request body and discards it; resolves when it ended or the client left. */
 function drain(req: Request): Promise<void> {
   if (req.readableEnded || req.destroyed) return Promise.resolve();
@@ -55,7 +66,7 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
   if (Number.isFinite(declared) && declared > maxBytes) {
     // Answering while the client is still sending makes most clients fail with EPIPE instead of
     // showing the 413, so a modestly oversized body is read and thrown away first.
-    if (declared <= DRAIN_LIMIT_FACTOR * maxBytes) await drain(req);
+    await discardBody(req, maxBytes);
     throw tooLarge(maxBytes);
   }
 

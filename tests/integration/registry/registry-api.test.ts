@@ -623,12 +623,16 @@ describe('uploads', () => {
     expect(await listTree(store)).toEqual(before);
   });
 
-  it('rejects a non-multipart body with 415 and an unauthenticated upload with 401', async () => {
+  it('rejects a non-multipart body with 415 and an unauthenticated upload with 401, after reading its body', async () => {
     const json = await call('POST', '/models/iris/versions', { body: { model: 'x' }, headers: auth });
     expect(json.status).toBe(415);
     expect(json.body.error.message).toMatch(/multipart\/form-data/);
-    const anon = await upload('iris', await goodUpload('iris'), {}, {} as typeof auth);
+    const big = await goodUpload('iris');
+    big.set('group1-shard1of1.bin', Buffer.alloc(150_000));
+    const anon = await upload('iris', big, {}, {} as typeof auth);
     expect(anon.status).toBe(401);
+    const wrong = await upload('iris', big, {}, { Authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(403);
   });
 });
 

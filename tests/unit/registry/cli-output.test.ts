@@ -18,7 +18,12 @@ describe('cli output', () => {
 
   it('prints the JSON value instead of the table with --json', () => {
     let written = '';
-    const stream = { write: (s: string) => ((written += s), true) } as unknown as NodeJS.WritableStream;
+    const stream = {
+      write: (s: string) => {
+        written += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
     createOutput(true, stream).table([{ a: 1 }], [{ header: 'A', value: (r) => r.a }], { rows: 1 });
     expect(JSON.parse(written)).toEqual({ rows: 1 });
   });
