@@ -1,10 +1,12 @@
 /** The operator CLI against a real registry: listing, push with and without --version, traffic show
  * and set (with sticky, shadow and failover flags), alias set/rm, --json output, and one-line errors
  * with exit code 1. */
+
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli, type Service, startService } from '../../helpers/processes';
+import { CLI, ROOT, runCli, type Service, startService } from '../../helpers/processes';
 import { writeStore, writeVersionFolder } from '../../helpers/registry-fixtures';
 
 const TOKEN = 'cli-token';
@@ -32,6 +34,24 @@ afterAll(async () => {
   await rm(store, { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
 });
+
+function run(
+  cmd: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stdout += d));
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+}
 
 const expectOneLineError = (r: { code: number | null; stdout: string; stderr: string }, message: RegExp) => {
   expect(r.code).toBe(1);
@@ -193,6 +213,17 @@ describe('push', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/pushed iris version 4 \(3 files, \d+ bytes\); it takes no traffic/);
+  });
+
+  it('draws a progress bar on stderr when it is a terminal', async () => {
+    const dir = path.join(work, 'tty');
+    await writeVersionFolder(dir, 'iris', 'x');
+    // script(1) gives the CLI a pseudo-terminal, as an operator's shell would.
+    const command = `node ${JSON.stringify(CLI)} push ${JSON.stringify(dir)} --model iris --version tty1`;
+    const r = await run('script', ['-qec', command, '/dev/null'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/uploading \[[^\]]*\] 100%/);
+    expect(r.stdout).toMatch(/pushed iris version tty1/);
   });
 
   it('pushes a named version of a new model and prints JSON', async () => {

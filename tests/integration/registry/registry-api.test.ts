@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { policyInputSchema, routesSchema } from '../../../common/wire';
-import { type Service, startService } from '../../helpers/processes';
+import { runCli, type Service, startService } from '../../helpers/processes';
 import { listTree, tinyMetadata, tinyModelFiles, writeStore } from '../../helpers/registry-fixtures';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field with expect()
@@ -119,6 +119,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await registry?.stop();
   await rm(store, { recursive: true, force: true });
+});
+
+describe('start-up', () => {
+  it('refuses a bad setting with a message naming the variable', async () => {
+    const r = await runCli(['registry'], { PORT: '0', MODEL_STORE: store, MAX_UPLOAD_BYTES: 'lots' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MAX_UPLOAD_BYTES: .*"lots"/);
+  });
 });
 
 describe('reads', () => {
