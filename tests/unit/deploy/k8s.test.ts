@@ -10,6 +10,9 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IPodTemplateSpec } from 'kubernetes-models/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadGatewayConfig } from '../../../gateway/config';
+import { loadConfig as loadModelServerConfig } from '../../../model-server/config';
+import { loadConfig as loadRegistryConfig } from '../../../registry/config';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const K8S = path.join(ROOT, 'deploy', 'k8s');
@@ -69,6 +72,23 @@ const HEALTH: Record<string, { liveness: string; readiness: string }> = {
   registry: { liveness: '/health', readiness: '/health' },
   'model-server': { liveness: '/v2/health/live', readiness: '/v2/health/ready' },
 };
+
+/** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env entries with
+ * ConfigMap and Secret references and the pod IP resolved, and $(VAR) expanded. */
+function containerEnv(c: IContainer): Record<string, string> {
+  const configMaps = new Map(byKind('ConfigMap').map((m) => [m.metadata.name, m.data ?? {}]));
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) Object.assign(env, configMaps.get(from.configMapRef!.name!)!);
+  for (const e of c.env ?? []) {
+    const ref = e.valueFrom;
+    if (ref?.configMapKeyRef)
+      env[e.name] = configMaps.get(ref.configMapKeyRef.name!)![ref.configMapKeyRef.key]!;
+    else if (ref?.secretKeyRef) env[e.name] = `secret-${ref.secretKeyRef.key}`;
+    else if (ref?.fieldRef) env[e.name] = '10.0.0.7';
+    else env[e.name] = (e.value ?? '').replace(/\$\(([A-Z_]+)\)/g, (_m, name: string) => env[name] ?? '');
+  }
+  return env;
+}
 
 function containerPort(c: IContainer, port: number | string): number {
   const found = (c.ports ?? []).find((p) => p.name === port || p.containerPort === port);
@@ -187,6 +207,33 @@ describe('deploy/k8s manifests', () => {
       // Scrape configs map this label to the job names gateway, registry and model-server.
       expect(Object.keys(HEALTH)).toContain(podOf(w).metadata?.labels?.['app.kubernetes.io/component']);
     }
+  });
+
+  it('gives every service an environment its own config schema accepts', () => {
+    for (const w of workloads) {
+      const c = containersOf(w)[0]!;
+      const env = containerEnv(c);
+      const load = {
+        gateway: () => loadGatewayConfig(env),
+        registry: () => loadRegistryConfig(env),
+        'model-server': () => {
+          const args = c.args!;
+          return loadModelServerConfig(
+            { model: args[args.indexOf('--model') + 1], version: args[args.indexOf('--version') + 1] },
+            env,
+          );
+        },
+      }[component(w) as 'gateway' | 'registry' | 'model-server'];
+      expect({ workload: w.metadata.name, config: load() }).toMatchObject({
+        workload: w.metadata.name,
+        config: expect.objectContaining({}),
+      });
+    }
+    const modelServer = byKind('Deployment').find((d) => d.metadata.name === 'model-digits-v1')!;
+    expect(
+      loadModelServerConfig({ model: 'digits', version: '1' }, containerEnv(containersOf(modelServer)[0]!))
+        .PUBLIC_URL,
+    ).toBe('http://10.0.0.7:8501');
   });
 
   it('sets resource requests and limits on every container', () => {
