@@ -160,7 +160,8 @@ export class DataPlane {
       request,
       ...(accepts ? { accepts } : {}),
       now,
-      retryAfterSeconds: RETRY_AFTER_S,
+      // An open breaker lets a probe through after its reset timeout: that is when to come back.
+      retryAfterSeconds: Math.max(RETRY_AFTER_S, Math.ceil(this.deps.config.BREAKER_RESET_TIMEOUT_MS / 1000)),
       observeUpstream: (v, seconds) =>
         metrics.upstreamDuration.labels(model.name, v.version).observe(seconds),
     });

@@ -202,7 +202,7 @@ describe('gateway app against fake model-servers', () => {
     fixture = createFixture(routes);
     const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
     expect(res.status).toBe(503);
-    expect(res.headers['retry-after']).toBe('1');
+    expect(res.headers['retry-after']).toBe('2'); // BREAKER_RESET_TIMEOUT_MS defaults to 2000;
     expect(res.body.error.code).toBe('no_healthy_upstream');
   });
 
