@@ -39,7 +39,13 @@ function run(
       cmd[0]!,
       cmd.slice(1),
       { cwd: ROOT, env: { ...clean, ...env }, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({
+          // A missing program has a string code (ENOENT) and no output of its own.
+          code: err ? (typeof err.code === 'number' ? err.code : 127) : 0,
+          stdout,
+          stderr: err && typeof err.code === 'string' ? `${err.code}: ${err.message}` : stderr,
+        }),
     ),
   );
 }
@@ -95,6 +101,9 @@ describe('docker compose config', () => {
 describe('kubectl kustomize deploy/k8s', () => {
   it('renders every object into the modelgate namespace with the published image', async () => {
     const result = await run(['kubectl', 'kustomize', path.join(ROOT, 'deploy', 'k8s')]);
+    if (result.stderr.startsWith('ENOENT')) {
+      throw new Error('kubectl is not installed (apt-get install kubernetes-client, or any kubectl >= 1.14)');
+    }
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const objects = parseAllDocuments(result.stdout).map(
