@@ -187,7 +187,10 @@ async function up(options: UpOptions): Promise<void> {
       `  API docs     ${gatewayUrl}/docs`,
       `  registry     ${registryUrl}`,
       ...servers.map((s, i) => `  ${s.spec.name.padEnd(12)} ${serverUrls[i]}`),
-      `  admin token  ${adminToken}${process.env.ADMIN_TOKEN ? ' (from ADMIN_TOKEN)' : ' (generated; export ADMIN_TOKEN=... for the CLI)'}`,
+      // A token the user supplied is theirs already; only a generated one is worth printing.
+      process.env.ADMIN_TOKEN
+        ? '  admin token  (from ADMIN_TOKEN)'
+        : `  admin token  ${adminToken} (generated; export ADMIN_TOKEN=${adminToken} for the CLI)`,
       '  Ctrl-C stops everything',
       '',
     ].join('\n'),
