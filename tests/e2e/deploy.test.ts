@@ -51,12 +51,15 @@ function run(
 }
 
 describe('docker compose config', () => {
-  const compose = composeCommand();
+  let compose: string[] = [];
   let temp = '';
   beforeAll(() => {
+    compose = composeCommand();
     temp = mkdtempSync(path.join(os.tmpdir(), 'modelgate-compose-config-'));
   });
-  afterAll(() => rmSync(temp, { recursive: true, force: true }));
+  afterAll(() => {
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  });
 
   it('accepts docker-compose.yml with the variables of .env.example', async () => {
     const result = await run([
