@@ -100,6 +100,32 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('starts the gateway only after the registry and every model-server are healthy', () => {
+    const gateway = ours.find((s) => commandOf(s)[0] === 'gateway')!;
+    const waitsFor = dependenciesOf(gateway)
+      .filter((d) => d.condition === 'service_healthy')
+      .map((d) => d.name)
+      .sort();
+    expect(waitsFor).toEqual(
+      ours
+        .filter((s) => s !== gateway)
+        .map((s) => s.name)
+        .sort(),
+    );
+  });
+
+  it('shares one store volume: read-write for the registry, read-only for model-servers', () => {
+    for (const s of ours.filter((x) => commandOf(x)[0] !== 'gateway')) {
+      const [store, ...others] = namedVolumesOf(s).filter((v) => v.target === environmentOf(s).MODEL_STORE);
+      expect(others).toEqual([]);
+      expect({ service: s.name, volume: store?.volume, readOnly: store?.readOnly }).toEqual({
+        service: s.name,
+        volume: 'model-store',
+        readOnly: commandOf(s)[0] === 'model-server',
+      });
+    }
+  });
+
   it('gives Prometheus scrape targets that are compose services at the ports they listen on', () => {
     const promFile = path.join(ROOT, 'monitoring', 'prometheus', 'prometheus.yml');
     const prom = parse(readFileSync(promFile, 'utf8')) as {
