@@ -75,7 +75,14 @@ export function listen(
         url,
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
+            // server.close() stops accepting but leaves keep-alive sockets open, and a client that
+            // reuses one keeps being served. Closing idle sockets until the last in-flight request
+            // ends makes every client reconnect (elsewhere) as soon as its current answer is sent.
+            const sweep = setInterval(() => server.closeIdleConnections(), 25);
+            server.close(() => {
+              clearInterval(sweep);
+              done();
+            });
             server.closeIdleConnections();
           }),
       });
