@@ -290,6 +290,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     const policy = await store.updatePolicy(model, req.body, ifMatch, actorOf(res));
     await refresh();
+    logger.info('policy updated', { model, revision: policy.revision, who: actorOf(res).who });
     sendPolicy(res, policy);
   });
 
@@ -337,6 +338,12 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       throw new AppError('invalid_input', `heartbeat is invalid: ${details.join('; ')}`, details);
     }
     const beat = parsed.data;
+    if (!/^https?:\/\//.test(beat.url)) {
+      throw new AppError(
+        'invalid_input',
+        `heartbeat url must be the instance's http(s) base URL, got ${JSON.stringify(beat.url)}`,
+      );
+    }
     if (!catalog.get(beat.model)?.versions.has(beat.version)) await refresh();
     const entry = catalog.get(beat.model);
     if (!entry) throw new AppError('model_not_found', `model "${beat.model}" is not in the registry's store`);

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 /** Policy PUTs with If-Match, each waiting for its answer, until the process dies. */
-async function policyStream(url: string, random: () => number, acked: Acked[]): Promise<void> {
+async function policyStream(url: string, random: () => number, record: (ack: Acked) => void): Promise<void> {
   for (;;) {
     let etag: string;
     try {
@@ -68,7 +68,7 @@ async function policyStream(url: string, random: () => number, acked: Acked[]): 
         }),
       });
       const body = (await res.json()) as { revision: number };
-      if (res.status === 200) acked.push({ revision: body.revision, body });
+      if (res.status === 200) record({ revision: body.revision, body });
       else if (res.status !== 412) throw new Error(`unexpected ${res.status}: ${JSON.stringify(body)}`);
     } catch (err) {
       if ((err as Error).message.startsWith('unexpected')) throw err;
@@ -78,7 +78,7 @@ async function policyStream(url: string, random: () => number, acked: Acked[]): 
 }
 
 /** Alias moves without If-Match, racing the policy stream for the lock. */
-async function aliasStream(url: string, random: () => number, acked: Acked[]): Promise<void> {
+async function aliasStream(url: string, random: () => number, record: (ack: Acked) => void): Promise<void> {
   for (;;) {
     try {
       const res = await fetch(`${url}/models/iris/aliases/canary`, {
@@ -88,7 +88,7 @@ async function aliasStream(url: string, random: () => number, acked: Acked[]): P
       });
       const body = (await res.json()) as { revision: number };
       if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${JSON.stringify(body)}`);
-      acked.push({ revision: body.revision, body });
+      record({ revision: body.revision, body });
     } catch (err) {
       if ((err as Error).message.startsWith('unexpected')) throw err;
       return;
@@ -128,12 +128,22 @@ it(`keeps every acknowledged revision across ${TRIALS} SIGKILLs at random moment
   for (let trial = 0; trial < TRIALS; trial++) {
     const current = registry;
     const before = acked.length;
+    // Kill at a random moment after the first acknowledgement of this run, so every trial interrupts
+    // a live stream of writes however slow the machine is.
+    let firstAck!: () => void;
+    const acknowledged = new Promise<void>((resolve) => {
+      firstAck = resolve;
+    });
+    const record = (ack: Acked) => {
+      acked.push(ack);
+      firstAck();
+    };
     const streams = Promise.all([
-      policyStream(current.url, random, acked),
-      aliasStream(current.url, random, acked),
+      policyStream(current.url, random, record),
+      aliasStream(current.url, random, record),
     ]);
-    const killAfterMs = 30 + Math.floor(random() * 250);
-    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    await acknowledged;
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 250)));
     await current.stop('SIGKILL');
     await streams;
     expect(acked.length).toBeGreaterThan(before);

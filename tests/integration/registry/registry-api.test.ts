@@ -673,6 +673,9 @@ describe('instances and the routing table', () => {
   it('validates heartbeats and refuses unknown models and versions', async () => {
     expect((await beat({ model: 'iris', version: '1' })).status).toBe(400);
     expect((await beat({ model: 'iris', version: '1', url: 'not a url' })).status).toBe(400);
+    expect((await beat({ model: 'iris', version: '1', url: 'file:///etc/passwd' })).status).toBe(400);
+    expect((await beat({ model: 'iris', version: '1', url: 'http://x', extra: true })).status).toBe(400);
+    expect((await call('POST', '/instances', { body: '{"model":', headers: {} })).status).toBe(400);
     expect((await beat({ model: 'nope', version: '1', url: 'http://127.0.0.1:1' })).status).toBe(404);
     expect((await beat({ model: 'iris', version: '77', url: 'http://127.0.0.1:1' })).status).toBe(404);
   });
