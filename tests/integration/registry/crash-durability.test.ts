@@ -8,7 +8,7 @@ import { policyInputSchema } from '../../../common/wire';
 import { type Service, startService } from '../../helpers/processes';
 import { listTree, writeStore } from '../../helpers/registry-fixtures';
 
-const TRIALS = Number(process.env.CRASH_TRIALS ?? 40);
+const TRIALS = Number(process.env.CRASH_TRIALS ?? 30);
 const SEED = Number(process.env.CRASH_SEED ?? 20261125);
 const TOKEN = 'crash-token';
 const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
