@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from './free-port';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -26,6 +27,18 @@ export interface Service extends Proc {
 }
 
 const TAIL_LINES = 40;
+
+/** BENCH_PROFILE=gateway,model-server writes a V8 CPU profile of those services (on clean exit)
+ * to bench/results/profiles, for `node dist/bench/profile-summary.js <file>`. */
+function profileFlags(service: string): string[] {
+  const wanted = (process.env.BENCH_PROFILE ?? '').split(',').map((s) => s.trim());
+  if (!wanted.includes(service)) return [];
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${path.join(ROOT, 'bench', 'results', 'profiles')}`,
+    `--cpu-prof-name=${service}-${Date.now()}.cpuprofile`,
+  ];
+}
 
 /** Every process started and not yet stopped, so `stopAll` can clean up after a failure. */
 export class ProcessGroup {
@@ -73,13 +86,16 @@ export class ProcessGroup {
 
   /** Starts `modelgate <args>` with PORT=0 and resolves once it logs the port it bound. */
   async modelgate(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Service> {
-    const proc = this.spawn(name, process.execPath, [CLI, ...args], {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      ...env,
-    });
+    const flags = [...profileFlags(args[0] ?? ''), CLI, ...args];
+    const base = { HOST: '127.0.0.1', LOG_FORMAT: 'json' };
+    if (env.LOG_LEVEL && env.LOG_LEVEL !== 'info') {
+      // Quieter than info there is no listening line to read the port from: pick one and poll.
+      const port = await freePort();
+      const proc = this.spawn(name, process.execPath, flags, { ...base, ...env, PORT: String(port) });
+      await waitForUrl(proc, `http://127.0.0.1:${port}/metrics`, 120_000);
+      return { ...proc, port, url: `http://127.0.0.1:${port}` };
+    }
+    const proc = this.spawn(name, process.execPath, flags, { ...base, PORT: '0', LOG_LEVEL: 'info', ...env });
     const line = await waitForLine(proc, /"event":"listening"/, 120_000);
     const { port } = JSON.parse(line) as { port: number };
     return { ...proc, port, url: `http://127.0.0.1:${port}` };

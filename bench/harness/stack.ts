@@ -113,6 +113,17 @@ export function temporaryStore(models: string[]): string {
   return store;
 }
 
+/** BENCH_GATEWAY_ENV / BENCH_MODEL_SERVER_ENV="K=V,K=V": extra settings for a before/after run
+ * (e.g. BENCH_GATEWAY_ENV=LOG_LEVEL=warn) without editing a scenario. */
+export function envOverrides(name: 'BENCH_GATEWAY_ENV' | 'BENCH_MODEL_SERVER_ENV'): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const pair of (process.env[name] ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return out;
+}
+
 export async function startStack(group: ProcessGroup, options: StackOptions): Promise<Stack> {
   const store = temporaryStore(options.models);
   const adminToken = randomBytes(16).toString('hex');
@@ -133,7 +144,12 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
       const service = await group.modelgate(
         `model-server ${model}/${version}#${i + 1}`,
         ['model-server', '--model', model, '--version', version],
-        { MODEL_STORE: store, REGISTRY_URL: registry.url, ...options.modelServerEnv },
+        {
+          MODEL_STORE: store,
+          REGISTRY_URL: registry.url,
+          ...options.modelServerEnv,
+          ...envOverrides('BENCH_MODEL_SERVER_ENV'),
+        },
       );
       modelServers.push({ model, version, service });
     }
@@ -144,6 +160,7 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
         REGISTRY_URL: registry.url,
         LOG_DIR: path.join(store, '.gateway-logs'),
         ...options.gatewayEnv,
+        ...envOverrides('BENCH_GATEWAY_ENV'),
       })
     : undefined;
 

@@ -11,7 +11,7 @@ import { interleave } from '../harness/interleave';
 import { findWrk, runLoad } from '../harness/load';
 import { fmt } from '../harness/report';
 import { modelInfo, oipBody } from '../harness/stack';
-import { GATEWAY_MODEL, startSplitStack } from './gateway';
+import { GATEWAY_MODEL, splitLabel, startSplitStack } from './gateway';
 
 export function findHaproxy(): string | null {
   for (const candidate of ['/usr/sbin/haproxy', '/usr/bin/haproxy']) {
@@ -108,7 +108,7 @@ export const haproxyScenario: Scenario = async (ctx) => {
       {
         title,
         setup:
-          `${info.model} v${info.versions[0]}/v${info.versions[1]}, one model-server each, single-row OIP v2 bodies to ` +
+          `${info.model} ${splitLabel(info)}, one model-server each, single-row OIP v2 bodies to ` +
           `\`POST ${inferPath}\` at ${connections} keep-alive connections, ${findWrk() ? 'wrk' : 'autocannon'}. HAProxy ` +
           `${haproxyVersion(haproxy)} with nbthread 1, \`rand(100)\` split and a path rewrite per backend, server ` +
           'keep-alive (`http-reuse always`). The gateway also records metrics and runs a breaker per upstream.',

@@ -8,7 +8,7 @@ import { openSockets, rssBytes } from '../harness/proc-stats';
 import { fmt, type Goal } from '../harness/report';
 import { metricValues, modelInfo, oipBody } from '../harness/stack';
 import { slope } from '../harness/stats';
-import { startSplitStack } from './gateway';
+import { splitLabel, startSplitStack } from './gateway';
 
 interface Sample {
   tS: number;
@@ -136,7 +136,7 @@ export const memoryScenario: Scenario = async (ctx) => {
       {
         title: `Memory: RSS at rest, under load, and a ${soakS / 60 >= 1 ? `${soakS / 60}-minute` : `${soakS}-second`} soak (npm run bench -- memory)`,
         setup:
-          `digits v${info.versions[0]}/v${info.versions[1]} 50/50 behind the gateway, single-row OIP bodies. Under load: ` +
+          `digits ${splitLabel(info)} behind the gateway, single-row OIP bodies. Under load: ` +
           `32 connections for ${ctx.durationS * 2} s (peak RSS). Soak: 200 req/s for ${soakS} s (${soakResult.requests} ` +
           `requests, ${soakResult.failures} failures, p99 ${fmt.ms(soakResult.p99Ms)} ms), sampled every ` +
           `${ctx.quick ? 2 : 10} s; the slope ignores the first fifth. RSS in MB; lag is the worst event-loop lag p99 ` +

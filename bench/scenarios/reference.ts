@@ -12,7 +12,7 @@ import { findWrk, runLoad } from '../harness/load';
 import { ROOT, type Service } from '../harness/processes';
 import { fmt, type Section } from '../harness/report';
 import { MODELS_DIR, type ModelInfo, modelInfo, predictBody } from '../harness/stack';
-import { startSplitStack } from './gateway';
+import { splitLabel, startSplitStack } from './gateway';
 
 const PYTHON = '/usr/bin/python3'; // Debian's: python3-fastapi, -uvicorn and -sklearn install there
 
@@ -102,7 +102,7 @@ async function compare(ctx: BenchContext, info: ModelInfo, title: string): Promi
     ctx.log(`reference: ${info.model}, 32 connections`);
     const [gw, ref1, ref2] = await interleave(
       [
-        arm('modelgate (gateway /predict, 50/50)', `${stack.gateway!.url}/predict`, gatewayBody),
+        arm('modelgate (gateway /predict, split)', `${stack.gateway!.url}/predict`, gatewayBody),
         arm('FastAPI+uvicorn, 1 worker', `${one.url}/predict`, referenceBody),
         arm('FastAPI+uvicorn, 2 workers', `${two.url}/predict`, referenceBody),
       ],
@@ -114,8 +114,8 @@ async function compare(ctx: BenchContext, info: ModelInfo, title: string): Promi
     return {
       title: `${title}: ${info.model} (${info.width} inputs)`,
       setup:
-        `modelgate: gateway \`POST /predict\` {model, features} → ${info.model} v${info.versions[0]}/v${info.versions[1]} ` +
-        `50/50 (one model-server each; breakers, metrics, request ids). Reference: bench/reference/app.py, an ` +
+        `modelgate: gateway \`POST /predict\` {model, features} → ${info.model} ${splitLabel(info)} ` +
+        `(one model-server per version; breakers, metrics, request ids). Reference: bench/reference/app.py, an ` +
         `MLPClassifier(hidden_layer_sizes=(64,)) trained at start on models/${info.model}/sample.json rows and sample-labels.json, pydantic ` +
         `body, sync endpoint. ${connections} connections, ${findWrk() ? 'wrk' : 'autocannon'}, single-row bodies.`,
       headers: ['arm', 'req/s', 'p50 ms', 'p99 ms', 'failures'],

@@ -7,7 +7,7 @@ import { type ArmSummary, interleave } from '../harness/interleave';
 import { findWrk, runLoad } from '../harness/load';
 import { fmt, type Section } from '../harness/report';
 import { modelInfo, oipBody, waitForGatewayInstances } from '../harness/stack';
-import { startSplitStack } from './gateway';
+import { splitLabel, startSplitStack } from './gateway';
 
 const SCALING_MODEL = 'digits';
 
@@ -81,7 +81,7 @@ export const scalingScenario: Scenario = async (ctx) => {
       {
         title: `Scaling: rows per request (npm run bench -- scaling)`,
         setup:
-          `${info.model} v${versions.join('/v')} 50/50 behind the gateway, OIP v2 \`POST /v2/models/${info.model}/infer\` ` +
+          `${info.model} ${splitLabel(info)} behind the gateway, OIP v2 \`POST /v2/models/${info.model}/infer\` ` +
           `with n rows per body, ${connections} connections, ${generator}. µs/row is wall time per row at that throughput.`,
         headers: ['rows/request', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'µs per row', 'failures'],
         rows: rowsTable,
