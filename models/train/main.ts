@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadTf } from '../../common/tfjs';
+import { installFastConv2dGradient } from './conv-filter-gradient';
 import type { Dataset } from './dataset';
 import { loadDigits } from './digits-data';
 import { loadPenguins } from './penguins-data';
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
   }
 
   const { tf } = await loadTf('wasm');
+  installFastConv2dGradient(tf);
   const datasets = new Map<string, Dataset>();
   for (const recipe of recipes) {
     let data = datasets.get(recipe.model);

@@ -11,7 +11,7 @@ export interface Recipe {
   description: string;
   /** One line for metadata.training and the README. */
   architecture: string;
-  /** wasm is fastest for dense layers but has no Conv2D gradients, so the CNN trains on cpu. */
+  /** wasm is 10-30x faster than the pure-JS cpu backend for these nets; cpu stays possible. */
   backend: 'wasm' | 'cpu';
   /** Train on standardised inputs and fold the scaling into the first Dense layer afterwards. */
   standardise: boolean;
@@ -20,8 +20,6 @@ export interface Recipe {
   learningRate: number;
   /** Seeds the kernel initialisers and the per-epoch shuffle. */
   seed: number;
-  /** Use only the first N (already shuffled) training rows, to bound CPU time. */
-  maxTrainRows?: number;
   build(tf: Tf, seed: number): TF.LayersModel;
 }
 
@@ -108,27 +106,27 @@ export const RECIPES: readonly Recipe[] = [
     version: '2',
     description: 'Small CNN on the 784 pixels of a 28x28 digit (reshaped to 28x28x1 inside the model)',
     architecture:
-      'Reshape(28,28,1) → Conv2D(8, 3x3, relu) → MaxPool(2) → Conv2D(16, 3x3, relu) → MaxPool(2) → Flatten → Dense(10, softmax)',
-    backend: 'cpu',
+      'Reshape(28,28,1) → Conv2D(16, 3x3, relu) → MaxPool(2) → Conv2D(32, 3x3, relu) → MaxPool(2) → Flatten → Dense(10, softmax)',
+    // Trains on wasm thanks to the forward-conv filter gradient (conv-filter-gradient.ts).
+    backend: 'wasm',
     standardise: false,
-    epochs: 3,
+    epochs: 6,
     batchSize: 32,
     learningRate: 0.003,
     seed: 22,
-    maxTrainRows: 3000,
     build: (tf, seed) =>
       tf.sequential({
         layers: [
           tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
           tf.layers.conv2d({
-            filters: 8,
+            filters: 16,
             kernelSize: 3,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 1),
           }),
           tf.layers.maxPooling2d({ poolSize: 2 }),
           tf.layers.conv2d({
-            filters: 16,
+            filters: 32,
             kernelSize: 3,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 3),

@@ -118,12 +118,7 @@ export async function trainVersion(deps: TrainDeps, recipe: Recipe, data: Datase
   if (!(await tf.setBackend(recipe.backend)))
     throw new Error(`TF.js backend ${recipe.backend} is unavailable`);
   await tf.ready();
-  const train: Rows = recipe.maxTrainRows
-    ? {
-        rows: data.train.rows.slice(0, recipe.maxTrainRows),
-        labels: data.train.labels.slice(0, recipe.maxTrainRows),
-      }
-    : data.train;
+  const train = data.train;
   const stats = recipe.standardise ? columnStats(train.rows) : undefined;
   const model = recipe.build(tf, recipe.seed);
   model.compile({
