@@ -71,9 +71,9 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     quick: args.quick,
     group,
-    durationS: args.quick ? 3 : 10,
+    durationS: args.quick ? 3 : 8,
     rounds: args.quick ? 2 : 3,
-    warmupS: args.quick ? 1 : 3,
+    warmupS: args.quick ? 1 : 2,
     log: (line) => process.stderr.write(`${line}\n`),
   };
   const stopOnSignal = () => {

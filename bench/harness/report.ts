@@ -37,7 +37,7 @@ export function renderSection(section: Section): string {
         section.goals.map((g) => [
           g.text,
           g.measured,
-          g.met === undefined ? 'not measured' : g.met ? 'met' : 'MISSED',
+          g.met === undefined ? 'not judged' : g.met ? 'met' : 'MISSED',
         ]),
       ),
       '',
