@@ -17,7 +17,9 @@ interface Profile {
 
 export function summarise(profile: Profile, top = 25): string {
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0) || 1;
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
