@@ -42,8 +42,10 @@ export const RECIPES: readonly Recipe[] = [
     seed: 11,
     build: (tf, seed) =>
       tf.sequential({
+        name: 'penguins_v1',
         layers: [
           tf.layers.dense({
+            name: 'probabilities',
             inputShape: [8],
             units: 3,
             activation: 'softmax',
@@ -66,14 +68,21 @@ export const RECIPES: readonly Recipe[] = [
     seed: 12,
     build: (tf, seed) =>
       tf.sequential({
+        name: 'penguins_v2',
         layers: [
           tf.layers.dense({
+            name: 'hidden',
             inputShape: [8],
             units: 16,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 0),
           }),
-          tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(tf, seed, 1) }),
+          tf.layers.dense({
+            name: 'probabilities',
+            units: 3,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 1),
+          }),
         ],
       }),
   },
@@ -90,14 +99,21 @@ export const RECIPES: readonly Recipe[] = [
     seed: 21,
     build: (tf, seed) =>
       tf.sequential({
+        name: 'digits_v1',
         layers: [
           tf.layers.dense({
+            name: 'hidden',
             inputShape: [784],
             units: 64,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 0),
           }),
-          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(tf, seed, 1) }),
+          tf.layers.dense({
+            name: 'probabilities',
+            units: 10,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 1),
+          }),
         ],
       }),
   },
@@ -116,24 +132,32 @@ export const RECIPES: readonly Recipe[] = [
     seed: 22,
     build: (tf, seed) =>
       tf.sequential({
+        name: 'digits_v2',
         layers: [
-          tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+          tf.layers.reshape({ name: 'image', inputShape: [784], targetShape: [28, 28, 1] }),
           tf.layers.conv2d({
+            name: 'conv1',
             filters: 16,
             kernelSize: 3,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 1),
           }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
           tf.layers.conv2d({
+            name: 'conv2',
             filters: 32,
             kernelSize: 3,
             activation: 'relu',
             kernelInitializer: init(tf, seed, 3),
           }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.flatten(),
-          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(tf, seed, 6) }),
+          tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+          tf.layers.flatten({ name: 'flatten' }),
+          tf.layers.dense({
+            name: 'probabilities',
+            units: 10,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 6),
+          }),
         ],
       }),
   },

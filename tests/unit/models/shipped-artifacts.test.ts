@@ -89,7 +89,7 @@ describe.each(Object.keys(SHIPPED) as Array<keyof typeof SHIPPED>)('shipped mode
 
     it('predicts the held-out sample about as accurately as training recorded', async () => {
       const { metadata, artifacts } = await readVersionFolder(dir);
-      const { tf } = await loadTf('cpu');
+      const { tf } = await loadTf('wasm');
       const net = await tf.loadLayersModel(memoryIOHandler(artifacts));
       const probabilities = tf.tidy(
         () => (net.predict(tf.tensor2d(sample)) as TF.Tensor).arraySync() as number[][],
