@@ -21,8 +21,18 @@ async function subdirs(dir: string): Promise<string[]> {
     .map((e) => e.name);
 }
 
+/** Model folders: those holding a policy.json or at least one version. Other folders that happen to
+ * sit in the store (the training code lives in ./models/train beside the shipped models) are not models. */
 export async function listModels(root: string): Promise<string[]> {
-  return (await subdirs(root)).sort();
+  const models: string[] = [];
+  for (const name of await subdirs(root)) {
+    const hasPolicy = await stat(path.join(modelDir(root, name), 'policy.json')).then(
+      () => true,
+      () => false,
+    );
+    if (hasPolicy || (await listVersions(root, name)).length > 0) models.push(name);
+  }
+  return models.sort();
 }
 
 /** Version folders that hold a metadata.json, in version order. */
