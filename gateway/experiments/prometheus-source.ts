@@ -1,6 +1,11 @@
 /** Experiment figures from Prometheus: summed over every gateway replica it scrapes, which a single
- * gateway's own tallies cannot be. Counts are `increase()` over the report window, so they are
- * Prometheus' extrapolated estimates, rounded to whole requests. */
+ * gateway's own tallies cannot be.
+ *
+ * Counts since the window start are `now - (value W ago)` per series, not `increase()`: a version
+ * that starts taking traffic inside the window has series born inside it, and increase() cannot see
+ * what they counted before their first scrape (with a fresh canary that is most of it). A series
+ * absent W ago counts from zero; a counter reset (a gateway restart) inside the window is clamped to
+ * zero for that series, undercounting rather than going negative. */
 import { AppError } from '../../common/errors';
 import type { DriftSummary, VersionStats } from './report';
 
@@ -39,6 +44,11 @@ export async function queryPrometheus(
   return body.data.result ?? [];
 }
 
+/** How much a counter grew over the window, per series, summed by `by` (see the file comment). */
+export function countSince(series: string, by: string, window: string): string {
+  return `sum by (${by}) (clamp_min(${series} - ${series} offset ${window}, 0) or ${series})`;
+}
+
 export async function statsFromPrometheus(
   baseUrl: string,
   model: string,
@@ -49,10 +59,14 @@ export async function statsFromPrometheus(
   const w = `${Math.max(1, Math.round(windowSeconds))}s`;
   const q = (promql: string) => queryPrometheus(baseUrl, promql, fetchImpl);
   const [requests, feedback, buckets, psiMax, psiMean, predictionPsi] = await Promise.all([
-    q(`sum by (version, status) (increase(modelgate_gateway_requests_total{${sel},version!="none"}[${w}]))`),
-    q(`sum by (version, correct) (increase(modelgate_feedback_total{${sel}}[${w}]))`),
+    q(countSince(`modelgate_gateway_requests_total{${sel},version!="none"}`, 'version, status', w)),
+    q(countSince(`modelgate_feedback_total{${sel}}`, 'version, correct', w)),
     q(
-      `sum by (version, le) (increase(modelgate_gateway_request_duration_seconds_bucket{${sel},version!="none"}[${w}]))`,
+      countSince(
+        `modelgate_gateway_request_duration_seconds_bucket{${sel},version!="none"}`,
+        'version, le',
+        w,
+      ),
     ),
     q(`max by (version) (modelgate_drift_psi_max{${sel}})`),
     q(`max by (version) (modelgate_drift_psi_mean{${sel}})`),
