@@ -325,6 +325,13 @@ describe('GET /experiments/:model from Prometheus', () => {
     const r = res.body;
     expect(r.source).toBe('prometheus');
     expect(queries.every((q) => q.includes('model="pets"'))).toBe(true);
+    // Counts are "now minus W ago, or now for series born since", never increase(), which would
+    // miss what a fresh canary counted before its first scrape.
+    const feedbackQuery = queries.find((q) => q.includes('modelgate_feedback_total'))!;
+    expect(feedbackQuery).toMatch(
+      /^sum by \(version, correct\) \(clamp_min\(.+ - .+ offset \d+s, 0\) or modelgate_feedback_total\{model="pets"\}\)$/,
+    );
+    expect(queries.some((q) => q.includes('increase('))).toBe(false);
     const [v1, v2] = r.versions;
     expect(v1.requests).toBe(1000);
     expect(v2).toMatchObject({ requests: 1000, errors: 10 });
