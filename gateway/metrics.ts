@@ -1,5 +1,6 @@
 /** The gateway's series, per docs/metrics.md. Built once per app on the registry passed in. */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/process-metrics';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -27,7 +28,7 @@ export function createGatewayMetrics(
   options: { defaultMetrics?: boolean } = {},
 ): GatewayMetrics {
   const registers = [registry];
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'modelgate_' });
+  if (options.defaultMetrics ?? true) collectProcessMetrics(registry);
   return {
     requests: new Counter({
       name: 'modelgate_gateway_requests_total',

@@ -1,5 +1,6 @@
 /** Registry metrics (docs/metrics.md), all on the Registry passed in. */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/process-metrics';
 
 export interface RegistryMetrics {
   requests: Counter<'route' | 'method' | 'status'>;
@@ -10,7 +11,7 @@ export interface RegistryMetrics {
 }
 
 export function createRegistryMetrics(registry: Registry, { defaults = true } = {}): RegistryMetrics {
-  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'modelgate_' });
+  if (defaults) collectProcessMetrics(registry);
   return {
     requests: new Counter({
       name: 'modelgate_registry_requests_total',
