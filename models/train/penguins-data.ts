@@ -74,7 +74,9 @@ export function loadPenguins(seed: number): Dataset {
   // split can land far from the training mix of sex and island (body mass follows sex), and the
   // held-out sample is what tests and demos replay — it must read as "no drift" against the baseline.
   const SEX = PENGUIN_FEATURES.length - 1;
-  const strata = all.rows.map((row, i) => all.labels[i]! * 8 + (row[4]! * 1 + row[5]! * 2 + row[6]! * 3) * 2 + row[SEX]!);
+  const strata = all.rows.map(
+    (row, i) => all.labels[i]! * 8 + (row[4]! * 1 + row[5]! * 2 + row[6]! * 3) * 2 + row[SEX]!,
+  );
   const split = stratifiedSplit(strata, 0.25, seededRandom(seed));
   return {
     model: 'penguins',
