@@ -227,9 +227,14 @@ describe('the stack under Prometheus', () => {
     await pool(jobs, 8, send);
     await pool(pinned, 8, send);
     expect(feedbackOk).toBe(jobs.length + pinned.length);
+    const trafficDoneAt = Date.now() / 1000;
 
-    // Both digits windows are full of held-out rows: drift is exported and reads stable.
-    const psi = await until('digits drift in Prometheus', async () => {
+    // Both digits windows are full of held-out rows: drift is exported and reads stable. Only a scrape
+    // taken after the last request shows that; an earlier one may hold a window still mid-traffic.
+    const psi = await until('digits drift in Prometheus, scraped after the traffic', async () => {
+      const scrapedAt = await prometheus.query('timestamp(modelgate_drift_psi_max{model="digits"})');
+      if (scrapedAt.length !== 2 || scrapedAt.some((s) => Number(s.value[1]) <= trafficDoneAt))
+        return undefined;
       const r = await prometheus.query('modelgate_drift_psi_max{model="digits"}');
       return r.length === 2 ? r : undefined;
     });
@@ -261,8 +266,13 @@ describe('the stack under Prometheus', () => {
       return found;
     });
     expect(['pending', 'firing']).toContain(alert.state);
-    const psi = await prometheus.query('modelgate_drift_psi{model="digits",feature="center_of_mass_x"}');
-    for (const s of psi) expect(Number(s.value[1])).toBeGreaterThan(0.25);
+    // The split decides how many shifted rows each version saw; the alerting version's window is
+    // the one that must show the shift (a version pinned-only in the last test keeps its old rows).
+    const psi = await prometheus.query(
+      `modelgate_drift_psi{model="digits",version="${alert.labels.version}",feature="center_of_mass_x"}`,
+    );
+    expect(psi).toHaveLength(1);
+    expect(Number(psi[0]!.value[1])).toBeGreaterThan(0.25);
   });
 
   it('has data behind every panel query of every shipped dashboard', async () => {
