@@ -57,7 +57,7 @@ export const modelServerScenario: Scenario = async (ctx) => {
         notes.push(
           `penguins/${version}: a bare predict does ${fmt.rps(limit.rowsPerSecond)} rows/s, so HTTP and JSON ` +
             `dominate; served ${fmt.rps(at64.on.rps)} rows/s (${((100 * at64.on.rps) / limit.rowsPerSecond).toFixed(1)}% of it). ` +
-            'Batching helps only as far as it saves predict calls; see the profile note below.',
+            'Batching helps only as far as it saves predict calls; see Findings in bench/README.md.',
         );
       }
     }
