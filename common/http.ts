@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { AppError } from './errors';
@@ -7,11 +7,15 @@ import type { Logger } from './logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export function requestIdFrom(given: string | undefined, generate: () => string = randomUUID): string {
+  return given && REQUEST_ID.test(given) ? given : generate();
+}
+
 /** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it on every answer. */
 export function requestId(generate: () => string = randomUUID): RequestHandler {
   return function assignRequestId(req, res, next) {
-    const given = req.get('x-request-id');
-    const id = given && REQUEST_ID.test(given) ? given : generate();
+    const id = requestIdFrom(req.get('x-request-id'), generate);
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
     next();
@@ -55,13 +59,13 @@ export interface RunningServer {
 /** Listens and logs one `listening` line with the bound port: integration tests start services with
  * PORT=0 and read the port from that line. */
 export function listen(
-  app: express.Express,
+  app: express.Express | RequestListener,
   port: number,
   host: string,
   logger: Logger,
 ): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(app as RequestListener).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.once('error', reject);
     server.once('listening', () => {

@@ -1,4 +1,5 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
@@ -8,8 +9,10 @@ import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import type { Metadata, Routes } from '../common/wire';
+import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane, type PredictionOutcome } from './dataplane';
+import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { createPredictionLog, type PredictionLog } from './prediction-log';
@@ -17,7 +20,7 @@ import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
 import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
-import { apiKeyAuth, rateLimit } from './security';
+import { apiKeyAuth, createRateLimiter, rateLimit } from './security';
 import { predictRouter } from './seed/predict';
 import { liveUpstreamCount, statusRouter } from './seed/status';
 import { ShadowSender } from './shadow';
@@ -56,7 +59,10 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
+  /** Everything but the prediction fast path; tests may drive it alone with supertest. */
   app: Express;
+  /** What the server listens with: the prediction fast path in front of `app`. */
+  handler: RequestListener;
   table: RoutingTable;
   metrics: GatewayMetrics;
   /** Starts polling the registry. */
@@ -194,18 +200,20 @@ export function createApp(deps: GatewayDeps): Gateway {
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
   });
 
+  const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
+  const access = accessRecorder(accessLogWriter, metrics, now, observe);
+  const security = helmet();
+  const corsHeaders = cors({
+    origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
+    exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId());
-  app.use(accessLog(logger, metrics, now, observe));
-  app.use(helmet());
-  app.use(
-    cors({
-      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
-      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
-    }),
-  );
+  app.use(accessLog(access, now));
+  app.use(security);
+  app.use(corsHeaders);
 
   const isReady = () => state !== undefined && liveUpstreamCount(state) > 0;
   const openapi = buildOpenApiDocument({
@@ -219,7 +227,8 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.get('/metrics', metricsHandler(deps.metrics));
 
   const auth = apiKeyAuth(config.API_KEYS);
-  const limit = rateLimit(config.RATE_LIMIT_RPS, now);
+  const limiter = createRateLimiter(config.RATE_LIMIT_RPS, now);
+  const limit = rateLimit(limiter);
   app.use(function guard(req, res, next) {
     if (PUBLIC_PATH.test(req.path)) return next();
     auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
@@ -250,8 +259,24 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
+  const handler = withFastPath(
+    {
+      protocol: protocolDeps,
+      logger,
+      now,
+      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
+      apiKeys: config.API_KEYS,
+      rateLimiter: limiter,
+      securityHeaders: staticHeaders(security),
+      cors: corsHeaders as unknown as Parameters<typeof withFastPath>[0]['cors'],
+      access,
+    },
+    app,
+  );
+
   return {
     app,
+    handler,
     table,
     metrics,
     start: () => table.start(),
@@ -260,54 +285,96 @@ export function createApp(deps: GatewayDeps): Gateway {
       breakers.shutdown();
       await pools.close();
       await predictionLog?.close();
+      accessLogWriter.flush();
     },
   };
 }
 
-/** One access line and the request metrics per answered request, written once the answer is out. */
+/** One access line and the request metrics per answered request, written once the answer is out.
+ * Metric children are cached per label set: `.labels()` hashes its arguments on every call. */
 const PREDICTION_ROUTES = new Set(['/predict', '/predict/batch', '/v2/infer', '/v1/predict']);
 
-function accessLog(
-  logger: Logger,
+function accessRecorder(
+  log: AccessLogWriter,
   metrics: GatewayMetrics,
   now: () => number,
   observe: (o: PredictionOutcome) => void,
-): RequestHandler {
+): (entry: AccessEntry) => void {
+  const counters = new Map<string, { inc(): void }>();
+  const histograms = new Map<string, { observe(v: number): void }>();
+  return function recordAccess(e) {
+    const seconds = (now() - e.startedAt) / 1000;
+    const route = routeLabel(e.url.split('?', 1)[0]!);
+    const model = e.model ?? 'none';
+    const version = e.version ?? 'none';
+    const key = `${model}\u0000${version}\u0000${route}`;
+    const statusKey = `${key}\u0000${e.status}`;
+    let counter = counters.get(statusKey);
+    if (!counter) {
+      counter = metrics.requests.labels(model, version, route, String(e.status));
+      if (counters.size < 10_000) counters.set(statusKey, counter);
+    }
+    counter.inc();
+    let histogram = histograms.get(key);
+    if (!histogram) {
+      histogram = metrics.requestDuration.labels(model, version, route);
+      if (histograms.size < 10_000) histograms.set(key, histogram);
+    }
+    histogram.observe(seconds);
+    // Answered predictions are observed per row by the data plane; failures of the chosen version
+    // once, here. A 4xx is the caller's mistake, not the version's, so it is not an outcome.
+    if (e.status >= 500 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
+      observe({
+        requestId: e.requestId,
+        model,
+        version,
+        route,
+        status: e.status,
+        ok: false,
+        latencyMs: seconds * 1000,
+        at: now(),
+      });
+    }
+    log.write({
+      requestId: e.requestId,
+      method: e.method,
+      path: e.url.slice(0, 256),
+      status: e.status,
+      durationMs: Math.round(seconds * 1e4) / 10,
+      model,
+      version,
+    });
+  };
+}
+
+function accessLog(access: (entry: AccessEntry) => void, now: () => number): RequestHandler {
   return function logAccess(req, res, next) {
     const startedAt = now();
     res.once('finish', () => {
-      const seconds = (now() - startedAt) / 1000;
-      // req.path is relative inside mounted routers; the original URL is not.
-      const route = routeLabel(req.originalUrl.split('?', 1)[0]!);
-      const model = typeof res.locals.model === 'string' ? res.locals.model : 'none';
-      const version = typeof res.locals.version === 'string' ? res.locals.version : 'none';
-      metrics.requests.labels(model, version, route, String(res.statusCode)).inc();
-      metrics.requestDuration.labels(model, version, route).observe(seconds);
-      // Answered predictions are observed per row by the data plane; failures of the chosen version
-      // once, here. A 4xx is the caller's mistake, not the version's, so it is not an outcome.
-      if (res.statusCode >= 500 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
-        observe({
-          requestId: String(res.locals.requestId),
-          model,
-          version,
-          route,
-          status: res.statusCode,
-          ok: false,
-          latencyMs: seconds * 1000,
-          at: now(),
-        });
-      }
-      logger.info('request', {
-        event: 'access',
-        requestId: res.locals.requestId,
+      const { model, version } = res.locals;
+      access({
         method: req.method,
-        path: req.originalUrl.slice(0, 256),
+        // req.path is relative inside mounted routers; the original URL is not.
+        url: req.originalUrl,
         status: res.statusCode,
-        durationMs: Math.round(seconds * 1e4) / 10,
-        model,
-        version,
+        startedAt,
+        requestId: String(res.locals.requestId),
+        model: typeof model === 'string' ? model : undefined,
+        version: typeof version === 'string' ? version : undefined,
       });
     });
     next();
   };
+}
+
+/** The headers a middleware sets regardless of the request (helmet's), captured once. */
+function staticHeaders(middleware: RequestHandler): [string, string][] {
+  const headers: [string, string][] = [];
+  const res = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+    getHeader: () => undefined,
+  };
+  middleware({ headers: {} } as never, res as never, () => undefined);
+  return headers;
 }

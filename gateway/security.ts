@@ -18,25 +18,37 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Checks the presented key; returns the key, undefined when no keys are configured, or the 401 to
+ * send (with its WWW-Authenticate header). Shared by the Express guard and the prediction fast path. */
+export function checkApiKey(
+  keys: readonly string[],
+  authorization: string | undefined,
+  apiKeyHeader: string | undefined,
+): string | undefined | AppError {
+  if (keys.length === 0) return undefined;
+  const key = presentedKey(authorization, apiKeyHeader);
+  if (key === undefined) {
+    return new AppError(
+      'unauthorized',
+      'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+      undefined,
+      { 'WWW-Authenticate': 'Bearer' },
+    );
+  }
+  if (!keys.some((k) => safeEqual(k, key))) {
+    return new AppError('unauthorized', 'the API key is not valid', undefined, {
+      'WWW-Authenticate': 'Bearer error="invalid_token"',
+    });
+  }
+  return key;
+}
+
 /** With no keys configured the endpoints are open, as DESIGN.md says. */
 export function apiKeyAuth(keys: readonly string[]): RequestHandler {
   return function requireApiKey(req, res, next) {
-    if (keys.length === 0) return next();
-    const key = presentedKey(req.get('authorization'), req.get('x-api-key'));
-    if (key === undefined) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return next(
-        new AppError(
-          'unauthorized',
-          'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
-        ),
-      );
-    }
-    if (!keys.some((k) => safeEqual(k, key))) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return next(new AppError('unauthorized', 'the API key is not valid'));
-    }
-    res.locals.apiKey = key;
+    const checked = checkApiKey(keys, req.get('authorization'), req.get('x-api-key'));
+    if (checked instanceof AppError) return next(checked);
+    if (checked !== undefined) res.locals.apiKey = checked;
     next();
   };
 }
@@ -46,34 +58,51 @@ interface Bucket {
   updatedMs: number;
 }
 
-/** Token bucket per API key (or client IP without one): RATE_LIMIT_RPS sustained, the same as burst. */
-export function rateLimit(rps: number, now: () => number, maxCallers = 50_000): RequestHandler {
+/** Token bucket per caller: RATE_LIMIT_RPS sustained, the same as burst. `take` returns the 429 to
+ * send, or undefined when the request may go on. */
+export function createRateLimiter(
+  rps: number,
+  now: () => number,
+  maxCallers = 50_000,
+): { take(caller: string): AppError | undefined } {
   const buckets = new Map<string, Bucket>();
-  return function limitRate(req, res, next) {
-    if (rps <= 0) return next();
-    const caller = typeof res.locals.apiKey === 'string' ? `key:${res.locals.apiKey}` : `ip:${req.ip ?? '?'}`;
-    const t = now();
-    let bucket = buckets.get(caller);
-    if (!bucket) {
-      if (buckets.size >= maxCallers) prune(buckets, t, rps);
-      bucket = { tokens: rps, updatedMs: t };
-      buckets.set(caller, bucket);
-    }
-    bucket.tokens = Math.min(rps, bucket.tokens + ((t - bucket.updatedMs) / 1000) * rps);
-    bucket.updatedMs = t;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return next();
-    }
-    const retryAfterS = Math.max(1, Math.ceil((1 - bucket.tokens) / rps));
-    next(
-      new AppError(
+  return {
+    take(caller) {
+      if (rps <= 0) return undefined;
+      const t = now();
+      let bucket = buckets.get(caller);
+      if (!bucket) {
+        if (buckets.size >= maxCallers) prune(buckets, t, rps);
+        bucket = { tokens: rps, updatedMs: t };
+        buckets.set(caller, bucket);
+      }
+      bucket.tokens = Math.min(rps, bucket.tokens + ((t - bucket.updatedMs) / 1000) * rps);
+      bucket.updatedMs = t;
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1;
+        return undefined;
+      }
+      const retryAfterS = Math.max(1, Math.ceil((1 - bucket.tokens) / rps));
+      return new AppError(
         'rate_limited',
         `rate limit of ${rps} requests per second exceeded; retry after ${retryAfterS} s`,
         undefined,
         { 'Retry-After': String(retryAfterS) },
-      ),
-    );
+      );
+    },
+  };
+}
+
+/** The rate-limit key: the API key when one was presented, else the client IP. */
+export function callerOf(apiKey: string | undefined, ip: string | undefined): string {
+  return apiKey !== undefined ? `key:${apiKey}` : `ip:${ip ?? '?'}`;
+}
+
+/** Express form of the limiter, for every route but the prediction fast path. */
+export function rateLimit(limiter: { take(caller: string): AppError | undefined }): RequestHandler {
+  return function limitRate(req, res, next) {
+    const apiKey = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : undefined;
+    next(limiter.take(callerOf(apiKey, req.ip)));
   };
 }
 

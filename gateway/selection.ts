@@ -1,11 +1,15 @@
-import type { Request } from 'express';
 import type { ModelRoute } from './routing/route-state';
 import type { Selection } from './routing/split';
 
 /** The caller's routing wishes: a version or label from the path beats the X-Model-* headers; the
  * sticky key is the policy's sticky header, else user_id from the body. */
+/** What selectionOf reads of a request: Express's `req.get`, or the fast path's header lookup. */
+export interface HeaderSource {
+  get(name: string): string | undefined;
+}
+
 export function selectionOf(
-  req: Request,
+  req: HeaderSource,
   model: ModelRoute,
   fromPath: { version?: string | undefined; label?: string | undefined } = {},
   userId?: string,

@@ -1,12 +1,13 @@
 /** KServe Open Inference Protocol v2 through the gateway: the whole REST surface. Inference is
  * routed like /predict when the path names no version, and the caller's body is forwarded as is,
  * the path rewritten to the chosen version. Errors use the protocol's `{"error": "..."}` shape. */
+import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { DataPlane } from '../dataplane';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
-import { selectionOf } from '../selection';
+import { type HeaderSource, selectionOf } from '../selection';
 import { rawJsonBody } from './raw-json';
 import { checkNumbers, isObject } from './rows';
 
@@ -116,28 +117,17 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   router.get('/models/:model/ready', ready);
   router.get('/models/:model/versions/:version/ready', ready);
 
-  const infer = async (req: Request, res: Response) => {
-    const startedAt = plane.now();
-    const requestId = res.locals.requestId as string;
-    const { model, choice } = lookup(req);
-    res.locals.model = model.name;
-    res.setHeader('X-Model-Version', choice.version.version);
-    const width = choice.version.inputWidth;
-    checkInferBody(res.locals.json, width, deps.maxBatchRows);
-    const raw = req.body as Buffer;
-    const request = (v: VersionRoute) => ({
-      method: 'POST' as const,
-      path: `/v2/models/${encodeURIComponent(model.name)}/versions/${encodeURIComponent(v.version)}/infer`,
-      body: raw,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    });
-    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
-    relay(res, result.version.version, result.failoverFrom, result.response);
-    if (result.response.status < 400) {
-      plane.recordAnswer({ requestId, route: '/v2/infer', startedAt }, result);
-      plane.maybeShadow(result, undefined, request);
-    }
-  };
+  const infer = (req: Request, res: Response) =>
+    oipInfer(
+      deps,
+      req,
+      res,
+      res.locals as CallLocals,
+      String(req.params.model),
+      req.params.version === undefined ? undefined : String(req.params.version),
+      req.body as Buffer,
+      res.locals.json,
+    );
   router.post('/models/:model/infer', ...rawJsonBody(deps.bodyLimit), infer);
   router.post('/models/:model/versions/:version/infer', ...rawJsonBody(deps.bodyLimit), infer);
 
@@ -146,18 +136,62 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   return router;
 }
 
+/** What a protocol call records for the access log: Express's res.locals, or the fast path's own. */
+export interface CallLocals {
+  requestId: string;
+  model?: string;
+  version?: string;
+}
+
+/** POST /v2/models/M[/versions/V]/infer once the body is read and parsed: shared by the Express
+ * route and the prediction fast path, so both answer alike. */
+export async function oipInfer(
+  deps: Pick<ProtocolDeps, 'plane' | 'maxBatchRows'>,
+  req: HeaderSource,
+  res: ServerResponse,
+  locals: CallLocals,
+  modelName: string,
+  versionName: string | undefined,
+  raw: Buffer,
+  json: unknown,
+): Promise<void> {
+  const { plane } = deps;
+  const startedAt = plane.now();
+  const requestId = locals.requestId;
+  const model = plane.resolveModel(modelName);
+  const choice = plane.choose(model, selectionOf(req, model, { version: versionName }));
+  locals.model = model.name;
+  res.setHeader('X-Model-Version', choice.version.version);
+  const width = choice.version.inputWidth;
+  checkInferBody(json, width, deps.maxBatchRows);
+  const modelPath = `/v2/models/${encodeURIComponent(model.name)}/versions/`;
+  const request = (v: VersionRoute) => ({
+    method: 'POST' as const,
+    path: `${modelPath}${encodeURIComponent(v.version)}/infer`,
+    body: raw,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+  });
+  const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+  relay(res, locals, result.version.version, result.failoverFrom, result.response);
+  if (result.response.status < 400) {
+    plane.recordAnswer({ requestId, route: '/v2/infer', startedAt }, result);
+    plane.maybeShadow(result, undefined, request);
+  }
+}
+
 /** Sends the model-server's answer on as it came, with the routing headers. */
 export function relay(
-  res: Response,
+  res: ServerResponse,
+  locals: CallLocals,
   version: string,
   failoverFrom: string | undefined,
   upstream: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
 ): void {
-  res.locals.version = version;
+  locals.version = version;
   res.setHeader('X-Model-Version', version);
   if (failoverFrom !== undefined) res.setHeader('X-Model-Failover', `${failoverFrom}->${version}`);
   const type = upstream.headers['content-type'];
-  res.status(upstream.status);
+  res.statusCode = upstream.status;
   res.setHeader('Content-Type', typeof type === 'string' ? type : 'application/json');
   res.end(upstream.body);
 }

@@ -1,11 +1,12 @@
 /** TensorFlow Serving REST through the gateway: `:predict` with `instances` or `inputs`, model
  * status and metadata. Routed like /predict unless the path names a version or label; the body is
  * forwarded as is to the chosen version's `/v1/models/M/versions/V:predict`. */
+import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
-import { selectionOf } from '../selection';
-import { type ProtocolDeps, relay } from './oip-v2';
+import { type HeaderSource, selectionOf } from '../selection';
+import { type CallLocals, type ProtocolDeps, relay } from './oip-v2';
 import { rawJsonBody } from './raw-json';
 import { checkNumbers, isObject } from './rows';
 
@@ -105,30 +106,59 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
     res.json(m[4] ? metadata(model, choice.version) : status(model, choice.version));
   });
 
-  router.post(PREDICT, ...rawJsonBody(deps.bodyLimit), async (req: Request, res: Response) => {
-    const startedAt = plane.now();
-    const requestId = res.locals.requestId as string;
-    const { model, choice } = lookup(req, PREDICT.exec(req.path)!);
-    res.locals.model = model.name;
-    res.setHeader('X-Model-Version', choice.version.version);
-    const width = choice.version.inputWidth;
-    checkRows(rowsOf(res.locals.json), width, deps.maxBatchRows);
-    const raw = req.body as Buffer;
-    const request = (v: VersionRoute) => ({
-      method: 'POST' as const,
-      path: `/v1/models/${encodeURIComponent(model.name)}/versions/${encodeURIComponent(v.version)}:predict`,
-      body: raw,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    });
-    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
-    relay(res, result.version.version, result.failoverFrom, result.response);
-    if (result.response.status < 400) {
-      plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);
-      plane.maybeShadow(result, undefined, request);
-    }
+  router.post(PREDICT, ...rawJsonBody(deps.bodyLimit), (req: Request, res: Response) => {
+    const m = PREDICT.exec(req.path)!;
+    return tfPredict(
+      deps,
+      req,
+      res,
+      res.locals as CallLocals,
+      m[1]!,
+      m[2],
+      m[3],
+      req.body as Buffer,
+      res.locals.json,
+    );
   });
 
   router.use(notFoundHandler());
   router.use(errorMiddleware(deps.logger, renderProtocolError));
   return router;
+}
+
+/** POST /v1/models/M[/versions/V|/labels/L]:predict once the body is read and parsed: shared by the
+ * Express route and the prediction fast path. Names are taken from the path as sent, undecoded. */
+export async function tfPredict(
+  deps: Pick<ProtocolDeps, 'plane' | 'maxBatchRows'>,
+  req: HeaderSource,
+  res: ServerResponse,
+  locals: CallLocals,
+  modelName: string,
+  versionName: string | undefined,
+  labelName: string | undefined,
+  raw: Buffer,
+  json: unknown,
+): Promise<void> {
+  const { plane } = deps;
+  const startedAt = plane.now();
+  const requestId = locals.requestId;
+  const model = plane.resolveModel(modelName);
+  const choice = plane.choose(model, selectionOf(req, model, { version: versionName, label: labelName }));
+  locals.model = model.name;
+  res.setHeader('X-Model-Version', choice.version.version);
+  const width = choice.version.inputWidth;
+  checkRows(rowsOf(json), width, deps.maxBatchRows);
+  const modelPath = `/v1/models/${encodeURIComponent(model.name)}/versions/`;
+  const request = (v: VersionRoute) => ({
+    method: 'POST' as const,
+    path: `${modelPath}${encodeURIComponent(v.version)}:predict`,
+    body: raw,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+  });
+  const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+  relay(res, locals, result.version.version, result.failoverFrom, result.response);
+  if (result.response.status < 400) {
+    plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);
+    plane.maybeShadow(result, undefined, request);
+  }
 }

@@ -41,7 +41,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('answers /predict with the class, probabilities by label, confidence, version and request id', async () => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/predict')
       .set('x-model-version', '1')
       .set('x-request-id', 'req-123')
@@ -62,7 +62,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('answers /predict/batch with one prediction per row in order, each with its own request id', async () => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/predict/batch')
       .set('x-model-label', 'canary')
       .send({ instances: [ROW, ROW, ROW] });
@@ -81,7 +81,7 @@ describe('gateway app against fake model-servers', () => {
     fixture = createFixture(routes);
     const versions = new Set<string>();
     for (let i = 0; i < 8; i++) {
-      const res = await request(fixture.gateway.app)
+      const res = await request(fixture.gateway.handler)
         .post('/predict')
         .set('x-user-id', 'alice')
         .send({ features: ROW });
@@ -113,7 +113,7 @@ describe('gateway app against fake model-servers', () => {
     ['a JSON array body', [1, 2, 3], {}, 400, /JSON object/],
   ])('refuses %s with a JSON error', async (_name, body, headers, status, message) => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/predict')
       .set(headers)
       .send(body as object);
@@ -124,7 +124,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('refuses an empty batch, an oversized batch, non-JSON, bad JSON, Infinity-like literals and huge bodies', async () => {
     fixture = createFixture(twoVersions(), { MAX_BATCH_ROWS: '2', BODY_LIMIT: '1kb' });
-    const app = fixture.gateway.app;
+    const app = fixture.gateway.handler;
     const empty = await request(app).post('/predict/batch').send({ instances: [] });
     expect(empty.status).toBe(400);
     expect(empty.body.error.message).toMatch(/at least one row/);
@@ -161,7 +161,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('ignores prototype-pollution keys', async () => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/predict')
       .set('content-type', 'application/json')
       .send(
@@ -186,7 +186,7 @@ describe('gateway app against fake model-servers', () => {
       },
     );
     fixture = createFixture(routes);
-    const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const res = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(res.status).toBe(200);
     expect(res.headers['x-model-version']).toBe('2');
     expect(res.headers['x-model-failover']).toBe('1->2');
@@ -200,7 +200,7 @@ describe('gateway app against fake model-servers', () => {
   it('answers 503 with Retry-After when no variant has a live instance', async () => {
     const routes = routesFor('m', policy({ variants: [{ version: '1', weight: 100 }] }), { '1': [] });
     fixture = createFixture(routes);
-    const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const res = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('2'); // BREAKER_RESET_TIMEOUT_MS defaults to 2000;
     expect(res.body.error.code).toBe('no_healthy_upstream');
@@ -221,7 +221,7 @@ describe('gateway app against fake model-servers', () => {
       },
     );
     fixture = createFixture(routes);
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/predict')
       .set('x-model-version', '1')
       .send({ features: ROW });
@@ -232,7 +232,7 @@ describe('gateway app against fake model-servers', () => {
     v1.mode = 'stall';
     const routes = routesFor('m', policy({ variants: [{ version: '1', weight: 100 }] }), { '1': [v1.url] });
     fixture = createFixture(routes, { BREAKER_TIMEOUT_MS: '150' });
-    const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const res = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(res.status).toBe(504);
     expect(res.body.error.code).toBe('upstream_timeout');
   });
@@ -243,7 +243,7 @@ describe('gateway app against fake model-servers', () => {
       '1': [v1.url],
     });
     fixture = createFixture(routes);
-    const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const res = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(res.status).toBe(502);
     expect(res.body.error.message).toMatch(/model exploded/);
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js/);
@@ -257,7 +257,7 @@ describe('gateway app against fake model-servers', () => {
     );
     fixture = createFixture(routes);
     const before = v2.paths.length;
-    const res = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const res = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(res.status).toBe(200);
     expect(res.body.version).toBe('1');
     expect(res.headers['x-model-version']).toBe('1');
@@ -273,23 +273,23 @@ describe('gateway app against fake model-servers', () => {
   it('forwards OIP v2 infer to the chosen version and relays the answer', async () => {
     fixture = createFixture(twoVersions());
     const body = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: ROW }] };
-    const res = await request(fixture.gateway.app).post('/v2/models/m/versions/2/infer').send(body);
+    const res = await request(fixture.gateway.handler).post('/v2/models/m/versions/2/infer').send(body);
     expect(res.status).toBe(200);
     expect(res.headers['x-model-version']).toBe('2');
     expect(res.body.outputs[1].data).toEqual(['c']);
-    const wrong = await request(fixture.gateway.app)
+    const wrong = await request(fixture.gateway.handler)
       .post('/v2/models/m/infer')
       .send({ inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] });
     expect(wrong.status).toBe(400);
     expect(typeof wrong.body.error).toBe('string');
-    const unknown = await request(fixture.gateway.app).post('/v2/models/zz/infer').send(body);
+    const unknown = await request(fixture.gateway.handler).post('/v2/models/zz/infer').send(body);
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ error: 'no model "zz"; models: "m"' });
   });
 
   it('serves the rest of the OIP v2 surface', async () => {
     fixture = createFixture(twoVersions());
-    const app = fixture.gateway.app;
+    const app = fixture.gateway.handler;
     expect((await request(app).get('/v2')).body).toMatchObject({ name: 'modelgate' });
     expect((await request(app).get('/v2/health/live')).body).toEqual({ live: true });
     expect((await request(app).get('/v2/health/ready')).status).toBe(200);
@@ -304,7 +304,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('forwards TF Serving predict by version and label, and answers status and metadata', async () => {
     fixture = createFixture(twoVersions());
-    const app = fixture.gateway.app;
+    const app = fixture.gateway.handler;
     const byLabel = await request(app)
       .post('/v1/models/m/labels/canary:predict')
       .send({ instances: [ROW] });
@@ -329,7 +329,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('requires an API key when API_KEYS is set, but not for probes, metrics and docs', async () => {
     fixture = createFixture(twoVersions(), { API_KEYS: 'k1, k2' });
-    const app = fixture.gateway.app;
+    const app = fixture.gateway.handler;
     const none = await request(app).post('/predict').send({ features: ROW });
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('unauthorized');
@@ -352,7 +352,7 @@ describe('gateway app against fake model-servers', () => {
   it('rate limits per caller with 429 and Retry-After', async () => {
     let now = 1_000_000;
     fixture = createFixture(twoVersions(), { RATE_LIMIT_RPS: '2' }, { now: () => now });
-    const app = fixture.gateway.app;
+    const app = fixture.gateway.handler;
     expect((await request(app).post('/predict').send({ features: ROW })).status).toBe(200);
     expect((await request(app).post('/predict').send({ features: ROW })).status).toBe(200);
     const limited = await request(app).post('/predict').send({ features: ROW });
@@ -364,26 +364,26 @@ describe('gateway app against fake model-servers', () => {
 
   it('sets helmet headers and CORS from CORS_ORIGINS', async () => {
     fixture = createFixture(twoVersions(), { CORS_ORIGINS: 'https://ui.example' });
-    const res = await request(fixture.gateway.app).get('/health').set('origin', 'https://ui.example');
+    const res = await request(fixture.gateway.handler).get('/health').set('origin', 'https://ui.example');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['access-control-allow-origin']).toBe('https://ui.example');
-    const other = await request(fixture.gateway.app).get('/health').set('origin', 'https://evil.example');
+    const other = await request(fixture.gateway.handler).get('/health').set('origin', 'https://evil.example');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('is not ready before a routing table arrives, and says why', async () => {
     fixture = createFixture(undefined);
-    const ready = await request(fixture.gateway.app).get('/ready');
+    const ready = await request(fixture.gateway.handler).get('/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('not_ready');
-    const predict = await request(fixture.gateway.app).post('/predict').send({ features: ROW });
+    const predict = await request(fixture.gateway.handler).post('/predict').send({ features: ROW });
     expect(predict.status).toBe(503);
     expect(predict.body.error.message).toMatch(/no routing table yet/);
   });
 
   it('describes models, versions and the live split on /model/info', async () => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app).get('/model/info');
+    const res = await request(fixture.gateway.handler).get('/model/info');
     expect(res.body.default_model).toBe('m');
     expect(res.body.models[0].split).toEqual([
       { version: '1', weight_percent: 80, buckets: [0, 8000] },
@@ -394,7 +394,10 @@ describe('gateway app against fake model-servers', () => {
 
   it('exports request, routing and table metrics', async () => {
     fixture = createFixture(twoVersions());
-    await request(fixture.gateway.app).post('/predict').set('x-model-version', '2').send({ features: ROW });
+    await request(fixture.gateway.handler)
+      .post('/predict')
+      .set('x-model-version', '2')
+      .send({ features: ROW });
     await new Promise((r) => setImmediate(r));
     const text = await fixture.registry.metrics();
     expect(text).toMatch(
@@ -411,7 +414,7 @@ describe('gateway app against fake model-servers', () => {
 
   it('answers unknown routes with a JSON 404', async () => {
     fixture = createFixture(twoVersions());
-    const res = await request(fixture.gateway.app).get('/nope');
+    const res = await request(fixture.gateway.handler).get('/nope');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
   });

@@ -40,12 +40,12 @@ describe('gateway statelessness and background work', () => {
     const b = createFixture(routes(), {}, { random: () => 0.9 });
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) {
-      const send = (app: typeof a.gateway.app) =>
+      const send = (app: typeof a.gateway.handler) =>
         request(app)
           .post('/predict')
           .set('x-user-id', `u${i}`)
           .send({ features: [1, 2, 3, 4] });
-      const [ra, rb] = [await send(a.gateway.app), await send(b.gateway.app)];
+      const [ra, rb] = [await send(a.gateway.handler), await send(b.gateway.handler)];
       expect(ra.headers['x-model-version']).toBe(rb.headers['x-model-version']);
       seen.add(String(ra.headers['x-model-version']));
     }
@@ -63,7 +63,7 @@ describe('gateway statelessness and background work', () => {
         createExperiments: () => ({ router: Router(), observe: (o) => outcomes.push(o) }),
       },
     );
-    const res = await request(f.gateway.app)
+    const res = await request(f.gateway.handler)
       .post('/predict/batch')
       .set('x-request-id', 'batch-1')
       .set('x-model-version', '2')
@@ -80,7 +80,7 @@ describe('gateway statelessness and background work', () => {
       ['batch-1:1', '2', true, 'a'],
     ]);
     v1.mode = 'fail';
-    const failed = await request(f.gateway.app)
+    const failed = await request(f.gateway.handler)
       .post('/predict')
       .set('x-model-version', '1')
       .send({ features: [1, 2, 3, 4] });
