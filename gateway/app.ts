@@ -21,7 +21,7 @@ import { tfServingRouter } from './protocol/tf-serving';
 import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
 import { apiKeyAuth, createRateLimiter, rateLimit } from './security';
-import { predictRouter } from './seed/predict';
+import { predictCore, predictRouter } from './seed/predict';
 import { liveUpstreamCount, statusRouter } from './seed/status';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
@@ -262,6 +262,7 @@ export function createApp(deps: GatewayDeps): Gateway {
   const handler = withFastPath(
     {
       protocol: protocolDeps,
+      predict: predictCore({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
       logger,
       now,
       bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),

@@ -11,12 +11,13 @@ import type { Logger } from '../common/logger';
 import { type CallLocals, oipInfer, type ProtocolDeps } from './protocol/oip-v2';
 import { tfPredict } from './protocol/tf-serving';
 import { callerOf, checkApiKey } from './security';
+import type { predictCore } from './seed/predict';
 import type { HeaderSource } from './selection';
 
-/** 1: OIP model, 2: OIP version; 3: TF model, 4: TF version, 5: TF label. The query string is
- * allowed; '#' and encoded forms Express would treat differently are left to Express. */
+/** 1: OIP model, 2: OIP version; 3: TF model, 4: TF version, 5: TF label; 6: "predict", 7: "/batch".
+ * The query string is allowed; '#', other cases and trailing slashes are left to Express. */
 const PREDICTION_PATH =
-  /^\/(?:v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer|v1\/models\/([^/:?#]+)(?:\/versions\/([^/:?#]+)|\/labels\/([^/:?#]+))?:predict)(?:\?|$)/;
+  /^\/(?:v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer|v1\/models\/([^/:?#]+)(?:\/versions\/([^/:?#]+)|\/labels\/([^/:?#]+))?:predict|(predict)(\/batch)?)(?:\?|$)/;
 
 /** Media types served here; any other spelling goes through Express's type-is check. */
 const FAST_TYPES = new Set([
@@ -43,6 +44,8 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 
 export interface FastPathDeps {
   protocol: Pick<ProtocolDeps, 'plane' | 'maxBatchRows'>;
+  /** /predict and /predict/batch, from seed/predict.ts. */
+  predict: ReturnType<typeof predictCore>;
   logger: Logger;
   now(): number;
   bodyLimitBytes: number;
@@ -115,31 +118,44 @@ export function withFastPath(deps: FastPathDeps, fallback: RequestListener): Req
     const limited = deps.rateLimiter.take(callerOf(key, req.socket.remoteAddress));
     if (limited) return sendError(res, limited, false, path);
 
+    // Protocol routes answer errors in the protocols' {"error": "..."} shape, /predict in modelgate's.
+    const protocolShape = match[6] === undefined;
     readBody(req, length, (raw) => {
       if (raw === undefined) {
-        return sendError(
-          res,
-          new AppError('invalid_input', 'request size did not match content length'),
-          true,
-          path,
-        );
+        const e = new AppError('invalid_input', 'request size did not match content length');
+        return sendError(res, e, protocolShape, path);
       }
       let json: unknown;
       try {
-        json = JSON.parse(raw.toString('utf8'));
+        // body-parser (behind /predict) drops a UTF-8 byte order mark; express.raw does not.
+        json = JSON.parse((protocolShape || !hasBom(raw) ? raw : raw.subarray(3)).toString('utf8'));
       } catch (err) {
-        return sendError(
-          res,
-          new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`),
-          true,
-          path,
-        );
+        const e = new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+        return sendError(res, e, protocolShape, path);
       }
-      const call =
-        match[1] !== undefined
-          ? oipInfer(protocol, headers, res, locals, decode(match[1]), decodeOptional(match[2]), raw, json)
-          : tfPredict(protocol, headers, res, locals, match[3]!, match[4], match[5], raw, json);
-      call.catch((err: unknown) => sendError(res, err, true, path));
+      let call: Promise<void>;
+      try {
+        if (match[1] !== undefined) {
+          call = oipInfer(
+            protocol,
+            headers,
+            res,
+            locals,
+            decode(match[1]),
+            decodeOptional(match[2]),
+            raw,
+            json,
+          );
+        } else if (match[3] !== undefined) {
+          call = tfPredict(protocol, headers, res, locals, match[3], match[4], match[5], raw, json);
+        } else {
+          const route = match[7] === undefined ? deps.predict.predict : deps.predict.batch;
+          call = route(headers, res, locals, sendJson(res), json);
+        }
+      } catch (err) {
+        return sendError(res, err, protocolShape, path);
+      }
+      call.catch((err: unknown) => sendError(res, err, protocolShape, path));
     });
   };
 
@@ -162,6 +178,18 @@ function fastLength(req: IncomingMessage, limit: number): number {
   if (lengthHeader === undefined || !DIGITS.test(lengthHeader)) return 0;
   const length = Number(lengthHeader);
   return length > 0 && length <= limit ? length : 0;
+}
+
+/** Express's res.json for a 200, without its ETag. */
+function sendJson(res: ServerResponse): (body: unknown) => void {
+  return (body) => {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(body));
+  };
+}
+
+function hasBom(b: Buffer): boolean {
+  return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
 }
 
 function decode(s: string): string {

@@ -1,13 +1,15 @@
 /** POST /predict and /predict/batch: modelgate's own JSON shape, translated to OIP v2 upstream. */
-import { type Request, type Response, Router } from 'express';
+import type { ServerResponse } from 'node:http';
+import { type Response, Router } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { DataPlane } from '../dataplane';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
+import type { CallLocals } from '../protocol/oip-v2';
 import type { VersionRoute } from '../routing/route-state';
 import { predictBatchRequestSchema, predictRequestSchema } from '../schemas';
-import { selectionOf } from '../selection';
+import { type HeaderSource, selectionOf } from '../selection';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -29,17 +31,22 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
 const inferPath = (model: string, v: VersionRoute) =>
   `/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(v.version)}/infer`;
 
-export function predictRouter(
-  plane: DataPlane,
-  options: { bodyLimit: string; maxBatchRows: number },
-): Router {
-  const router = Router();
-  const batchSchema = predictBatchRequestSchema(options.maxBatchRows);
-  const body = jsonBody(options.bodyLimit);
+export interface PredictDeps {
+  plane: DataPlane;
+  maxBatchRows: number;
+}
+
+/** POST /predict and /predict/batch once the body is parsed: shared by the Express routes and the
+ * prediction fast path. `send` writes a JSON answer as Express's res.json does. */
+export function predictCore(deps: PredictDeps) {
+  const { plane } = deps;
+  const batchSchema = predictBatchRequestSchema(deps.maxBatchRows);
 
   async function run(
-    req: Request,
-    res: Response,
+    req: HeaderSource,
+    res: ServerResponse,
+    locals: CallLocals,
+    send: (body: unknown) => void,
     route: string,
     modelName: string | undefined,
     rows: number[][],
@@ -47,13 +54,13 @@ export function predictRouter(
     batch: boolean,
   ) {
     const startedAt = plane.now();
-    const requestId = res.locals.requestId as string;
+    const requestId = locals.requestId;
     const model = plane.resolveModel(modelName);
-    res.locals.model = model.name;
+    locals.model = model.name;
     const choice = plane.choose(model, selectionOf(req, model, {}, userId));
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
-    res.locals.version = choice.version.version;
+    locals.version = choice.version.version;
     plane.checkRows(model, choice.version, rows);
     const width = choice.version.inputWidth;
     const upstreamBody = oipInferBody(rows, width, requestId);
@@ -65,7 +72,7 @@ export function predictRouter(
     });
     const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
     const version = result.version.version;
-    res.locals.version = version;
+    locals.version = version;
     res.setHeader('X-Model-Version', version);
     const failover =
       result.failoverFrom === undefined ? undefined : { from: result.failoverFrom, to: version };
@@ -74,12 +81,12 @@ export function predictRouter(
     const predictions = rowsFromOipResponse(result.response.body, rows.length, result.version.labels);
     const head = { model: model.name, version, request_id: requestId, ...(failover ? { failover } : {}) };
     if (batch) {
-      res.json({
+      send({
         predictions: predictions.map((p, i) => ({ ...p, request_id: `${requestId}:${i}` })),
         ...head,
       });
     } else {
-      res.json({ ...predictions[0]!, ...head });
+      send({ ...predictions[0]!, ...head });
     }
     const ctx = { requestId, route, startedAt, batch };
     setImmediate(() => plane.recordRows(ctx, result, predictions));
@@ -90,15 +97,47 @@ export function predictRouter(
     );
   }
 
-  router.post('/predict', ...body, async (req, res) => {
-    const input = parseBody(predictRequestSchema, req.body);
-    await run(req, res, '/predict', input.model, [input.features], input.user_id, false);
-  });
+  return {
+    predict(
+      req: HeaderSource,
+      res: ServerResponse,
+      locals: CallLocals,
+      send: (b: unknown) => void,
+      json: unknown,
+    ) {
+      const input = parseBody(predictRequestSchema, json);
+      return run(req, res, locals, send, '/predict', input.model, [input.features], input.user_id, false);
+    },
+    batch(
+      req: HeaderSource,
+      res: ServerResponse,
+      locals: CallLocals,
+      send: (b: unknown) => void,
+      json: unknown,
+    ) {
+      const input = parseBody(batchSchema, json);
+      return run(req, res, locals, send, '/predict/batch', input.model, input.instances, input.user_id, true);
+    },
+  };
+}
 
-  router.post('/predict/batch', ...body, async (req, res) => {
-    const input = parseBody(batchSchema, req.body);
-    await run(req, res, '/predict/batch', input.model, input.instances, input.user_id, true);
-  });
+export function predictRouter(
+  plane: DataPlane,
+  options: { bodyLimit: string; maxBatchRows: number },
+): Router {
+  const router = Router();
+  const core = predictCore({ plane, maxBatchRows: options.maxBatchRows });
+  const body = jsonBody(options.bodyLimit);
+  const json = (res: Response) => (b: unknown) => {
+    res.json(b);
+  };
+
+  router.post('/predict', ...body, (req, res) =>
+    core.predict(req, res, res.locals as CallLocals, json(res), req.body),
+  );
+  router.post('/predict/batch', ...body, (req, res) =>
+    core.batch(req, res, res.locals as CallLocals, json(res), req.body),
+  );
 
   return router;
 }

@@ -89,6 +89,40 @@ const CASES: Case[] = [
     path: '/v1/models/m/versions/1:predict',
     body: '{"instances": [[1, 2, 3, NaN]]}',
   },
+  {
+    name: 'predict pinned',
+    path: '/predict',
+    body: json({ features: [1, 2, 3, 4] }),
+    headers: { 'x-model-version': '1' },
+  },
+  {
+    name: 'predict batch pinned',
+    path: '/predict/batch?trace=1',
+    body: json({
+      instances: [
+        [1, 2, 3, 4],
+        [4, 3, 2, 1],
+      ],
+    }),
+    headers: { 'x-model-label': 'canary' },
+  },
+  {
+    name: 'predict wrong width',
+    path: '/predict',
+    body: json({ features: [1, 2] }),
+    headers: { 'x-model-version': '1' },
+  },
+  { name: 'predict bad JSON', path: '/predict', body: '{"features": [1,' },
+  {
+    name: 'predict BOM',
+    path: '/predict',
+    body: `\ufeff${json({ features: [1, 2, 3, 4], model: 'm' })}`,
+    headers: { 'x-model-version': '2' },
+  },
+  { name: 'predict schema', path: '/predict', body: json({ features: 'nope' }) },
+  { name: 'predict array body', path: '/predict', body: '[1,2,3,4]' },
+  { name: 'predict unknown model', path: '/predict', body: json({ features: [1, 2, 3, 4], model: 'zz' }) },
+  { name: 'predict empty batch', path: '/predict/batch', body: json({ instances: [] }) },
 ];
 
 describe('prediction fast path', () => {
