@@ -18,9 +18,10 @@ import { type ServedModel, warmUp } from './model-loader';
 import { createOipV2Router } from './protocol/oip-v2';
 import { createTfServingRouter } from './protocol/tf-serving';
 
-/** Receives every executed batch; the drift monitor implements it. */
+/** Receives every executed batch; the drift monitor implements it. `rows` is the batch's own flat
+ * buffer (n × width, row-major) and `predicted` the class index of each row: read them, keep nothing. */
 export interface DriftObserver {
-  observe(rows: number[][], predicted: number[]): void;
+  observeBatch(rows: Float32Array, n: number, predicted: Int32Array): void;
 }
 
 export interface ModelServerDeps {
@@ -57,11 +58,8 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   let draining = false;
 
   const observeDrift = (rows: Float32Array, n: number, classIndex: Int32Array) => {
-    const width = model.inputWidth;
-    const asRows: number[][] = new Array(n);
-    for (let i = 0; i < n; i++) asRows[i] = Array.from(rows.subarray(i * width, (i + 1) * width));
     try {
-      drift.observe(asRows, Array.from(classIndex));
+      drift.observeBatch(rows, n, classIndex);
     } catch (err) {
       logger.warn('drift monitor failed to observe a batch', { error: (err as Error).message });
     }

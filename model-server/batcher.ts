@@ -1,6 +1,14 @@
 /** Dynamic batching: rows from concurrent requests are stacked into one tensor, because one forward
  * pass over 32 rows costs little more than over one. A batch runs when MAX_BATCH_SIZE rows are
- * waiting or MAX_BATCH_DELAY_MS after its first row arrived, whichever comes first.
+ * waiting or at most MAX_BATCH_DELAY_MS after its first row arrived, whichever comes first.
+ *
+ * Adaptive delay: waiting only pays when company is coming. When the last batch was partial (light
+ * traffic: a lone client, or fewer concurrent requests than a batch holds), a new first row runs on
+ * the next turn of the event loop (setImmediate), so every request parsed in the same I/O phase joins
+ * it but nobody waits on a timer; under light load that costs one loop turn, not MAX_BATCH_DELAY_MS.
+ * While the last batch was full or left a backlog (load), the first row waits up to
+ * MAX_BATCH_DELAY_MS for the batch to fill. `run` is synchronous, so requests that arrive while a
+ * batch executes are read in the next I/O phase and form the next batch by themselves.
  *
  * Trade-offs: a request's rows are never split across batches, so results come back in order without
  * reassembly; a request bigger than the batch size runs alone as one batch (with MAX_BATCH_SIZE=1
@@ -59,6 +67,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   let drainWaiters: (() => void)[] = [];
+  /** The last batch was full or left rows behind: wait for company. Partial: run on the next turn. */
+  let loaded = false;
 
   const setPending = (rows: number) => {
     pending = rows;
@@ -72,11 +82,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
     immediate = undefined;
   };
 
-  /** Runs soon (next turn) when a full batch waits, else when the oldest row's delay is up. */
+  /** Runs on the next turn when a full batch waits or traffic is light, else when the oldest row's
+   * delay is up. */
   const schedule = () => {
     cancelSchedule();
     if (head >= queue.length) return;
-    if (pending >= maxBatchSize) {
+    if (pending >= maxBatchSize || !loaded) {
       immediate = setImmediate(flush);
       return;
     }
@@ -120,6 +131,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (batch.length === 0) return;
     const n = batch.reduce((sum, p) => sum + p.n, 0);
     setPending(pending - n);
+    loaded = n >= maxBatchSize || head < queue.length;
     const startedAt = now();
     const rows = stack(batch, n);
     let prediction: Prediction | undefined;

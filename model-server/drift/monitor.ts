@@ -26,8 +26,11 @@ export interface DriftMonitorOptions {
 }
 
 export interface DriftMonitor {
-  /** One call per executed batch: the raw input rows and the predicted class index of each. */
+  /** Rows as lists (tests, offline use) and the predicted class index of each. */
   observe(rows: readonly (readonly number[])[], predicted: readonly number[]): void;
+  /** One call per executed batch, on the batch's own buffers: n rows of width = rows.length / n values,
+   * row-major, and the predicted class of each. Reads them in place; allocates nothing per row. */
+  observeBatch(rows: Float32Array, n: number, predicted: Int32Array): void;
 }
 
 export interface DriftSnapshot {
@@ -130,7 +133,20 @@ export function createDriftMonitor(opts: DriftMonitorOptions): DriftMonitor {
     gauges.psiMean.set(base, snapshot.psiMean);
   }
 
+  const extract = createFeatureExtractor(features.map((f) => f.source));
+
   return {
+    observeBatch(rows, n, predicted) {
+      const at = now();
+      const count = Math.min(n, predicted.length);
+      if (count === 0) return;
+      const width = rows.length / n;
+      if (!extract.fits(width)) return; // rows the model could not have taken either; drift ignores them
+      for (let r = 0; r < count; r++) {
+        extract.row(rows, r * width, width, scratch);
+        window.push(scratch, predicted[r]!, at);
+      }
+    },
     observe(rows, predicted) {
       const at = now();
       const count = Math.min(rows.length, predicted.length);
@@ -142,6 +158,78 @@ export function createDriftMonitor(opts: DriftMonitorOptions): DriftMonitor {
           continue; // a row the model could not have taken either; drift ignores it
         }
         window.push(scratch, predicted[r]!, at);
+      }
+    },
+  };
+}
+
+type DriftSource = Metadata['baseline']['features'][number]['source'];
+
+/** Drift features of a row read in place from a flat batch buffer. Same numbers as common/drift's
+ * featureValue on the row copied out (same operations in the same order), but every summary the
+ * features ask for comes from one pass over the row and nothing is allocated. */
+export function createFeatureExtractor(sources: readonly DriftSource[]) {
+  const wants = { mean: false, ink: false, comX: false, comY: false };
+  let maxColumn = -1;
+  for (const s of sources) {
+    if (s.kind === 'column') maxColumn = Math.max(maxColumn, s.index);
+    else if (s.fn === 'mean_intensity') wants.mean = true;
+    else if (s.fn === 'ink_fraction') wants.ink = true;
+    else if (s.fn === 'center_of_mass_x') wants.comX = true;
+    else wants.comY = true;
+  }
+  const anySummary = wants.mean || wants.ink || wants.comX || wants.comY;
+  return {
+    /** Whether rows of this width carry every feature (columns in range, a square image for summaries). */
+    fits(width: number): boolean {
+      if (maxColumn >= width) return false;
+      if (!anySummary) return true;
+      const side = Math.round(Math.sqrt(width));
+      return side >= 1 && side * side === width;
+    },
+    row(rows: Float32Array, offset: number, width: number, out: Float64Array): void {
+      let sum = 0;
+      let inked = 0;
+      let mass = 0;
+      let momentX = 0;
+      let momentY = 0;
+      const side = anySummary ? Math.round(Math.sqrt(width)) : 1;
+      if (anySummary) {
+        for (let i = 0, x = 0, y = 0; i < width; i++) {
+          const v = rows[offset + i]!;
+          sum += v;
+          if (v > 0.5) inked++;
+          const w = Math.max(0, v);
+          mass += w;
+          momentX += w * x;
+          momentY += w * y;
+          if (++x === side) {
+            x = 0;
+            y++;
+          }
+        }
+      }
+      for (let f = 0; f < sources.length; f++) {
+        const s = sources[f]!;
+        if (s.kind === 'column') {
+          out[f] = rows[offset + s.index]!;
+          continue;
+        }
+        switch (s.fn) {
+          case 'mean_intensity':
+            out[f] = sum / width;
+            break;
+          case 'ink_fraction':
+            out[f] = inked / width;
+            break;
+          case 'center_of_mass_x':
+          case 'center_of_mass_y':
+            out[f] =
+              mass === 0 || side === 1
+                ? 0.5
+                : (s.fn === 'center_of_mass_x' ? momentX : momentY) / mass / (side - 1);
+            break;
+        }
       }
     },
   };

@@ -48,3 +48,14 @@ export function requireServedTarget(model: ProtocolDeps['model']): RequestHandle
 export function rowProbabilities(prediction: Prediction, i: number, k: number): number[] {
   return Array.from(prediction.probabilities.subarray(i * k, (i + 1) * k));
 }
+
+/** Numbers as JSON list items (no brackets), exactly as JSON.stringify writes them: String(x) for
+ * finite numbers, null for NaN and ±Infinity. Joins a preallocated array instead of walking objects. */
+export function numbersJson(values: Float32Array, from = 0, to = values.length): string {
+  const parts = new Array<string>(to - from);
+  for (let i = from; i < to; i++) {
+    const x = values[i]!;
+    parts[i - from] = Number.isFinite(x) ? String(x) : 'null';
+  }
+  return parts.join(',');
+}

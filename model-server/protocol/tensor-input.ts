@@ -36,7 +36,14 @@ function checkValue(value: unknown, where: string, rule: ValueRule): number {
   return value;
 }
 
-/** Copies a flat list of count numbers into out at offset. */
+/** True when value can go into the model as is: a finite number (and an integer if the rule says so). */
+function acceptable(value: unknown, integer: boolean): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value));
+}
+
+/** Copies a flat list of count numbers into out at offset. One typed loop over the values; the
+ * position string for an error message is only built for the value that fails (building it for every
+ * value cost more than the copy). */
 export function copyFlat(
   data: readonly unknown[],
   out: Float32Array,
@@ -44,7 +51,12 @@ export function copyFlat(
   where: string,
   rule: ValueRule = FLOAT,
 ): void {
-  for (let i = 0; i < data.length; i++) out[offset + i] = checkValue(data[i], `${where}[${i}]`, rule);
+  const integer = rule.integer;
+  for (let i = 0; i < data.length; i++) {
+    const value = data[i];
+    if (!acceptable(value, integer)) checkValue(value, `${where}[${i}]`, rule);
+    out[offset + i] = value as number;
+  }
 }
 
 /** Copies nested arrays whose dimensions must equal `shape` exactly into out at offset. */
@@ -56,19 +68,38 @@ export function copyNested(
   where: string,
   rule: ValueRule = FLOAT,
 ): number {
-  if (shape.length === 0) {
+  return copyNestedFrom(data, shape, 0, out, offset, where, rule);
+}
+
+function copyNestedFrom(
+  data: unknown,
+  shape: readonly number[],
+  depth: number,
+  out: Float32Array,
+  offset: number,
+  where: string,
+  rule: ValueRule,
+): number {
+  if (depth === shape.length) {
     out[offset] = checkValue(data, where, rule);
     return offset + 1;
   }
-  const [dim, ...rest] = shape as [number, ...number[]];
+  const dim = shape[depth]!;
   if (!Array.isArray(data)) {
     throw invalid(`${where} is ${describe(data)}; expected a list of ${dim} values`);
   }
   if (data.length !== dim) {
     throw invalid(`${where} has ${data.length} values; the shape says ${dim}`);
   }
+  if (depth === shape.length - 1) {
+    // Innermost list: the flat loop, no recursion or position string per number.
+    copyFlat(data, out, offset, where, rule);
+    return offset + dim;
+  }
   let next = offset;
-  for (let i = 0; i < dim; i++) next = copyNested(data[i], rest, out, next, `${where}[${i}]`, rule);
+  for (let i = 0; i < dim; i++) {
+    next = copyNestedFrom(data[i], shape, depth + 1, out, next, `${where}[${i}]`, rule);
+  }
   return next;
 }
 
@@ -92,7 +123,8 @@ export function copyRow(
   if (!Array.isArray(row)) {
     throw invalid(`${where} is ${describe(row)}; expected a list of ${width} numbers`);
   }
-  if (row.length === width && !row.some(Array.isArray)) {
+  if (row.length === width && !Array.isArray(row[0])) {
+    // copyFlat names any nested list it meets further on ("... is [1,2]; expected a number").
     copyFlat(row, out, offset, where);
     return;
   }

@@ -4,7 +4,7 @@ import { type Request, type Response, Router } from 'express';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { Prediction } from '../model-loader';
-import { type ProtocolDeps, requireServedTarget, rowProbabilities } from './served';
+import { numbersJson, type ProtocolDeps, requireServedTarget, rowProbabilities } from './served';
 import { copyRow, invalid } from './tensor-input';
 
 export type PredictFormat = 'row' | 'columnar';
@@ -73,6 +73,19 @@ export function formatPredictResponse(
   return request.format === 'row' ? { predictions: values } : { outputs: values };
 }
 
+/** The same JSON text as `JSON.stringify(formatPredictResponse(...))`, from the typed arrays. */
+export function predictResponseJson(
+  model: ProtocolDeps['model'],
+  request: PredictRequest,
+  prediction: Prediction,
+): string {
+  const k = model.labels.length;
+  const rows = new Array<string>(request.n);
+  for (let i = 0; i < request.n; i++)
+    rows[i] = `[${numbersJson(prediction.probabilities, i * k, (i + 1) * k)}]`;
+  return `{"${request.format === 'row' ? 'predictions' : 'outputs'}":[${rows.join(',')}]}`;
+}
+
 export function modelStatus(model: ProtocolDeps['model'], ready: boolean) {
   return {
     model_version_status: [
@@ -135,7 +148,7 @@ export function createTfServingRouter(deps: ProtocolDeps): Router {
     async (req: Request, res: Response) => {
       const request = parsePredictRequest(req.body, deps.model);
       const prediction = await deps.predict(request.rows, request.n);
-      res.json(formatPredictResponse(deps.model, request, prediction));
+      res.type('application/json').send(predictResponseJson(deps.model, request, prediction));
     },
   );
   for (const base of ['/v1/models/:model', '/v1/models/:model/versions/:version']) {

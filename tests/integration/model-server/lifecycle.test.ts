@@ -33,10 +33,15 @@ const row = (i: number) => [Math.sin(i), Math.cos(i), (i % 5) / 5, 0.5];
 
 describe('load shedding', () => {
   it('answers 503 with Retry-After once MAX_QUEUE_ROWS rows wait, and 413 for a request that can never fit', async () => {
-    // A long batch delay keeps rows queued, so the queue bound is what decides.
+    // A long batch delay keeps rows queued, so the queue bound is what decides. The batcher only waits
+    // for company under load, so one full batch (8 rows) first puts it in that mode.
     const server = await serve({ MAX_BATCH_SIZE: '8', MAX_QUEUE_ROWS: '8', MAX_BATCH_DELAY_MS: '1500' });
     try {
       await server.waitForLine(/"event":"ready"/);
+      const full = await request(`${server.url}/v1/models/tiny:predict`, {
+        body: { instances: Array.from({ length: 8 }, (_, i) => row(i)) },
+      });
+      expect(full.status).toBe(200);
       const threeRows = { instances: [row(1), row(2), row(3)] };
       const results = await Promise.all(
         Array.from({ length: 6 }, () => request(`${server.url}/v1/models/tiny:predict`, { body: threeRows })),
@@ -136,9 +141,15 @@ describe('heartbeats and SIGTERM', () => {
     const server = await serve({
       REGISTRY_URL: `http://127.0.0.1:${port}`,
       HEARTBEAT_INTERVAL_MS: '100',
+      MAX_BATCH_SIZE: '8',
       MAX_BATCH_DELAY_MS: '400',
     });
     await waitForBeat((b) => b.ready);
+    // One full batch puts the batcher under load, where a new first row waits the delay for company.
+    const full = await request(`${server.url}/v1/models/tiny:predict`, {
+      body: { instances: Array.from({ length: 8 }, (_, i) => row(i)) },
+    });
+    expect(full.status).toBe(200);
     for (const beat of beats) expect(heartbeatSchema.safeParse(beat).success).toBe(true);
     expect(beats.at(-1)).toEqual({
       model: 'tiny',

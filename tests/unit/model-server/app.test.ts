@@ -57,7 +57,15 @@ function build(observed: { rows: number[][]; predicted: number[] }[] = []) {
     registry,
     metrics,
     model,
-    drift: { observe: (rows, predicted) => observed.push({ rows, predicted }) },
+    drift: {
+      observeBatch: (rows, n, predicted) => {
+        const width = rows.length / n;
+        observed.push({
+          rows: Array.from({ length: n }, (_, i) => Array.from(rows.subarray(i * width, (i + 1) * width))),
+          predicted: Array.from(predicted),
+        });
+      },
+    },
     now: () => performance.now(),
     serverVersion: '9.9.9',
   });

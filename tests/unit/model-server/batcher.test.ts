@@ -42,16 +42,62 @@ describe('batcher', () => {
     return { batcher, calls: fake.calls, reports };
   };
 
-  it('holds rows until MAX_BATCH_DELAY_MS after the first one, then runs them as one batch', async () => {
+  /** A full batch leaves the batcher in its loaded mode, where the next first row waits for company. */
+  async function loadUp(batcher: ReturnType<typeof make>['batcher']) {
+    await Promise.all([1, 2, 3, 4].map(() => batcher.submit(rowsOf(0.5), 1)));
+  }
+
+  it('when traffic is light, runs a lone row on the next turn instead of waiting the delay', async () => {
     const { batcher, calls } = make();
     const a = batcher.submit(rowsOf(0.1), 1);
-    jest.advanceTimersByTime(3);
+    expect(calls).toEqual([]); // not synchronously: requests parsed in this I/O phase may still join
     const b = batcher.submit(rowsOf(0.2), 1);
-    expect(calls).toEqual([]);
-    jest.advanceTimersByTime(2);
+    jest.advanceTimersByTime(0); // the next turn (setImmediate), no time passes
     expect(calls).toEqual([2]);
     expect(Array.from((await a).probabilities)).toEqual([Math.fround(0.1), Math.fround(0.9)]);
     expect(Array.from((await b).probabilities)).toEqual([Math.fround(0.2), Math.fround(0.8)]);
+  });
+
+  it('under load (last batch full), holds rows until MAX_BATCH_DELAY_MS after the first one', async () => {
+    const { batcher, calls } = make();
+    await loadUp(batcher);
+    expect(calls).toEqual([4]);
+    const a = batcher.submit(rowsOf(0.1), 1);
+    jest.advanceTimersByTime(3);
+    const b = batcher.submit(rowsOf(0.2), 1);
+    expect(calls).toEqual([4]);
+    jest.advanceTimersByTime(1);
+    expect(calls).toEqual([4]);
+    jest.advanceTimersByTime(1);
+    expect(calls).toEqual([4, 2]);
+    expect(Array.from((await a).probabilities)).toEqual([Math.fround(0.1), Math.fround(0.9)]);
+    expect(Array.from((await b).probabilities)).toEqual([Math.fround(0.2), Math.fround(0.8)]);
+  });
+
+  it('under load, runs as soon as the batch fills, before the delay is up', async () => {
+    const { batcher, calls } = make();
+    await loadUp(batcher);
+    const all = [0.1, 0.2, 0.3].map((x) => batcher.submit(rowsOf(x), 1));
+    jest.advanceTimersByTime(2);
+    expect(calls).toEqual([4]);
+    all.push(batcher.submit(rowsOf(0.4), 1));
+    expect(calls).toEqual([4, 4]);
+    await Promise.all(all);
+  });
+
+  it('goes back to next-turn batching once a partial batch shows the load has gone', async () => {
+    const { batcher, calls } = make();
+    await loadUp(batcher);
+    const waited = batcher.submit(rowsOf(0.1), 1);
+    jest.advanceTimersByTime(0);
+    expect(calls).toEqual([4]); // still loaded: waits for company
+    jest.advanceTimersByTime(5);
+    expect(calls).toEqual([4, 1]);
+    await waited;
+    const lone = batcher.submit(rowsOf(0.2), 1);
+    jest.advanceTimersByTime(0);
+    expect(calls).toEqual([4, 1, 1]);
+    await lone;
   });
 
   it('runs at once when MAX_BATCH_SIZE rows are waiting, without waiting for the delay', async () => {

@@ -16,7 +16,7 @@ const labelIndex = metadata.outputs[0]!.labels;
 // The true labels stand in for predictions: v1 is 94% accurate, so its predicted mix is close.
 const predicted = labels.map((l) => labelIndex.indexOf(l));
 
-async function drift(input: number[][]) {
+async function drift(input: number[][], how: 'lists' | 'batch' = 'batch') {
   const registry = new Registry();
   const monitor = createDriftMonitor({
     metadata,
@@ -25,7 +25,21 @@ async function drift(input: number[][]) {
     windowMs: 600_000,
     now: () => 0,
   });
-  monitor.observe(input, predicted);
+  if (how === 'lists') {
+    monitor.observe(input, predicted);
+  } else {
+    // As the server hands it over: one flat Float32Array per batch, in batches of 32.
+    const width = input[0]!.length;
+    for (let start = 0; start < input.length; start += 32) {
+      const chunk = input.slice(start, start + 32);
+      monitor.observeBatch(
+        new Float32Array(chunk.flat()),
+        chunk.length,
+        Int32Array.from(predicted.slice(start, start + chunk.length)),
+      );
+    }
+    expect(width).toBe(784);
+  }
   const values = new Map<string, number>();
   for (const m of await registry.getMetricsAsJSON()) {
     for (const v of m.values as { value: number; labels: Record<string, string | number> }[]) {
@@ -47,6 +61,15 @@ describe('drift on the shipped digits sample', () => {
         (f) => `modelgate_drift_psi:${f}`,
       ),
     );
+  });
+
+  it('reads flat batches exactly as it reads the same rows as lists', async () => {
+    // The server sees float32 rows; round the lists the same way so both paths read the same numbers.
+    const rounded = rows.map((r) => Array.from(new Float32Array(r)));
+    const shifted = rounded.map((r) => shiftRight(r, 3));
+    for (const input of [rounded, shifted]) {
+      expect(await drift(input, 'batch')).toEqual(await drift(input, 'lists'));
+    }
   });
 
   it('reads held-out rows from sample.json as stable (every PSI < 0.1)', async () => {

@@ -1,10 +1,16 @@
 import type { Metadata } from '../../../common/wire';
-import { formatInferResponse, modelMetadata, parseInferRequest } from '../../../model-server/protocol/oip-v2';
+import {
+  formatInferResponse,
+  inferResponseJson,
+  modelMetadata,
+  parseInferRequest,
+} from '../../../model-server/protocol/oip-v2';
 import type { ProtocolDeps } from '../../../model-server/protocol/served';
 import {
   formatPredictResponse,
   modelStatus,
   parsePredictRequest,
+  predictResponseJson,
   signatureMetadata,
 } from '../../../model-server/protocol/tf-serving';
 
@@ -108,6 +114,37 @@ describe('OIP v2 translation', () => {
     });
   });
 
+  it('writes the response JSON straight from the typed arrays, byte for byte as JSON.stringify would', () => {
+    // Float32 values that print long as doubles, NaN (JSON null), a class index without a label.
+    const odd = {
+      probabilities: new Float32Array([0.1, Number.NaN, 1e-7, 1 / 3]),
+      classIndex: new Int32Array([0, 7]),
+    };
+    for (const extra of [{}, { id: 'req "7"' }, { outputs: [{ name: 'label' }] }]) {
+      const req = parseInferRequest({ ...input({}), ...extra }, model);
+      for (const p of [prediction, odd]) {
+        expect(inferResponseJson(model, req, p)).toBe(JSON.stringify(formatInferResponse(model, req, p)));
+      }
+    }
+  });
+
+  it('names the position and value of a bad number in flat and nested data', () => {
+    expect(() =>
+      parseInferRequest(
+        input({
+          data: [
+            [1, 2, 3, 4, 5, 6],
+            [7, 8, 9, null, 11, 12],
+          ],
+        }),
+        model,
+      ),
+    ).toThrow(/inputs\[0\]\.data\[1\]\[3\] is null; expected a number/);
+    expect(() => parseInferRequest(input({ data: 'pixels' }), model)).toThrow(
+      /inputs\.0\.data: Invalid input: expected array/,
+    );
+  });
+
   it('describes the model with backend, features and labels', () => {
     expect(modelMetadata(model, { tensors: 4 })).toMatchObject({
       name: 'img',
@@ -161,6 +198,19 @@ describe('TF Serving translation', () => {
         [0.5, 0.5],
       ],
     });
+  });
+
+  it('writes the predict response JSON as JSON.stringify would', () => {
+    const odd = {
+      probabilities: new Float32Array([0.1, Number.NaN, 1e-7, 1 / 3]),
+      classIndex: new Int32Array(2),
+    };
+    for (const body of [{ instances: rows }, { inputs: rows }]) {
+      const req = parsePredictRequest(body, model);
+      for (const p of [prediction, odd]) {
+        expect(predictResponseJson(model, req, p)).toBe(JSON.stringify(formatPredictResponse(model, req, p)));
+      }
+    }
   });
 
   it.each([
