@@ -4,6 +4,7 @@
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { GatewayConfig } from './config';
+import type { PredictionOutcome } from './experiments';
 import type { GatewayMetrics } from './metrics';
 import { predictionsFromAnswer } from './oip-rows';
 import type { PredictionLog } from './prediction-log';
@@ -14,19 +15,9 @@ import type { RowPrediction } from './schemas';
 import type { ShadowSender } from './shadow';
 import type { UpstreamRequest } from './upstream/pool';
 
-/** What the experiments module receives once per answered prediction row. */
-export interface PredictionOutcome {
-  requestId: string;
-  model: string;
-  version: string;
-  route: string;
-  status: number;
-  ok: boolean;
-  latencyMs: number;
-  predictedClass?: string;
-  confidence?: number;
-  at: number;
-}
+/** What the experiments module receives once per answered prediction row; defined beside the
+ * module that consumes it. */
+export type { PredictionOutcome } from './experiments';
 
 export interface DataPlaneDeps {
   config: GatewayConfig;
