@@ -76,6 +76,28 @@ describe('drift monitor', () => {
     return { registry, monitor, advance: (ms: number) => (clock += ms) };
   }
 
+  it('reads flat batch buffers in place with the same result as row lists, and skips rows too narrow', async () => {
+    const rows = Array.from({ length: 600 }, () => [draw(1), draw(10, 2)]).map((r) =>
+      Array.from(new Float32Array(r)),
+    );
+    const lists = setup();
+    lists.monitor.observe(rows, rows.map(classOf));
+    const flat = setup();
+    for (let start = 0; start < rows.length; start += 32) {
+      const chunk = rows.slice(start, start + 32);
+      flat.monitor.observeBatch(
+        new Float32Array(chunk.flat()),
+        chunk.length,
+        Int32Array.from(chunk.map(classOf)),
+      );
+    }
+    // One-column rows cannot carry feature b (column 1): ignored, as the list path ignores them.
+    flat.monitor.observeBatch(new Float32Array([1, 2, 3]), 3, new Int32Array(3));
+    expect(await flat.registry.getMetricsAsJSON()).toEqual(await lists.registry.getMetricsAsJSON());
+    expect(await gauge(flat.registry, 'modelgate_drift_window_rows')).toBe(600);
+    expect(await gauge(flat.registry, 'modelgate_drift_psi', { feature: 'a' })).toBeGreaterThan(0.25);
+  });
+
   it('keeps PSI under 0.1 for held-out rows from the training distribution', async () => {
     const { registry, monitor } = setup();
     const held = Array.from({ length: 1000 }, () => [draw(), draw(10, 2)]);
