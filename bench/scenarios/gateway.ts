@@ -4,10 +4,15 @@
  * both arms see the same 50/50 mix of versions. One load generator (autocannon) for both arms, since
  * only it can spread one run over two upstream URLs. */
 import type { BenchContext, Scenario } from '../harness/context';
-import { interleave } from '../harness/interleave';
+import { type ArmSummary, interleave } from '../harness/interleave';
 import { runLoad } from '../harness/load';
 import { fmt, type Section } from '../harness/report';
 import { type ModelInfo, modelInfo, oipBody, type Stack, startStack } from '../harness/stack';
+
+/** One table row: load, arm, then the arm's measured figures. */
+function armRow(load: string, arm: string, r: ArmSummary): string[] {
+  return [load, arm, fmt.rps(r.rps), fmt.ms(r.p50Ms), fmt.ms(r.p99Ms), String(r.failures)];
+}
 
 export const GATEWAY_MODEL = 'penguins';
 
@@ -124,38 +129,10 @@ async function measureOverhead(ctx: BenchContext, info: ModelInfo): Promise<Sect
         'latencies recorded per response at µs precision.',
       headers: ['load', 'arm', 'req/s', 'p50 ms', 'p99 ms', 'failures'],
       rows: [
-        [
-          'closed loop, 32 conns',
-          'gateway',
-          fmt.rps(gwMax!.rps),
-          fmt.ms(gwMax!.p50Ms),
-          fmt.ms(gwMax!.p99Ms),
-          String(gwMax!.failures),
-        ],
-        [
-          'closed loop, 32 conns',
-          'direct',
-          fmt.rps(directMax!.rps),
-          fmt.ms(directMax!.p50Ms),
-          fmt.ms(directMax!.p99Ms),
-          String(directMax!.failures),
-        ],
-        [
-          'fixed 200 req/s',
-          'gateway',
-          fmt.rps(gwFixed!.rps),
-          fmt.ms(gwFixed!.p50Ms),
-          fmt.ms(gwFixed!.p99Ms),
-          String(gwFixed!.failures),
-        ],
-        [
-          'fixed 200 req/s',
-          'direct',
-          fmt.rps(directFixed!.rps),
-          fmt.ms(directFixed!.p50Ms),
-          fmt.ms(directFixed!.p99Ms),
-          String(directFixed!.failures),
-        ],
+        armRow('closed loop, 32 conns', 'gateway', gwMax!),
+        armRow('closed loop, 32 conns', 'direct', directMax!),
+        armRow('fixed 200 req/s', 'gateway', gwFixed!),
+        armRow('fixed 200 req/s', 'direct', directFixed!),
       ],
       goals: [
         {

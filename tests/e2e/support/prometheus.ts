@@ -2,10 +2,12 @@
  * scrape targets are the test's ports, and the committed rule files unchanged. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../../bench/harness/free-port';
 import { ROOT } from '../../helpers/processes';
+
+export { freePort };
 
 export const RULE_FILES = ['recording.yml', 'alerts.yml'].map((f) =>
   path.join(ROOT, 'monitoring', 'prometheus', 'rules', f),
@@ -19,19 +21,6 @@ export function promtool(args: string[], input?: string): { code: number | null;
   });
   if (r.error) throw new Error(`promtool is not installed (apt-get install prometheus): ${r.error.message}`);
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
-}
-
-/** A port nothing listens on right now, for processes that must know their URL before they start. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Targets {
