@@ -27,8 +27,8 @@ describe('generated Grafana dashboards', () => {
       const panels = (d.panels as Panel[]).filter((p) => p.type !== 'row');
       expect(panels.length).toBeGreaterThanOrEqual(6);
       for (const p of panels) {
-        expect(p.description).toBeTruthy();
-        expect(p.fieldConfig?.defaults?.unit).toBeTruthy();
+        expect(p.description).toMatch(/\S/);
+        expect(p.fieldConfig?.defaults?.unit).toMatch(/\S/);
         expect(p.targets?.length).toBeGreaterThan(0);
         for (const t of p.targets ?? []) expect(t.expr).toMatch(/modelgate|^up\{/);
       }
