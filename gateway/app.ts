@@ -1,28 +1,30 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Router } from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
-import { metricsHandler, requestId } from '../common/http';
+import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
+import { parseByteLimit } from '../common/request-body';
 import type { Metadata, Routes } from '../common/wire';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane, type PredictionOutcome } from './dataplane';
-import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
+import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
+import { jsonApi } from './json-api/predict';
+import { liveUpstreamCount, statusRouter } from './json-api/status';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { createPredictionLog, type PredictionLog } from './prediction-log';
+import { predictionRoutes } from './prediction-routes';
 import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
 import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
-import { apiKeyAuth, createRateLimiter, rateLimit } from './security';
-import { predictCore, predictRouter } from './seed/predict';
-import { liveUpstreamCount, statusRouter } from './seed/status';
+import { createRateLimiter } from './security';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
@@ -59,9 +61,7 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
-  /** Everything but the prediction fast path; tests may drive it alone with supertest. */
-  app: Express;
-  /** What the server listens with: the prediction fast path in front of `app`. */
+  /** What the server listens with (front-door.ts): tests drive it with supertest. */
   handler: RequestListener;
   table: RoutingTable;
   metrics: GatewayMetrics;
@@ -71,9 +71,6 @@ export interface Gateway {
 }
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
-
-/** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
-const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
 
 function routeLabel(path: string): string {
   if (path === '/predict' || path === '/predict/batch' || path === '/model/info') return path;
@@ -201,19 +198,9 @@ export function createApp(deps: GatewayDeps): Gateway {
   });
 
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
-  const access = accessRecorder(accessLogWriter, metrics, now, observe);
-  const security = helmet();
-  const corsHeaders = cors({
-    origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
-    exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
-  });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestId());
-  app.use(accessLog(access, now));
-  app.use(security);
-  app.use(corsHeaders);
 
   const isReady = () => state !== undefined && liveUpstreamCount(state) > 0;
   const openapi = buildOpenApiDocument({
@@ -225,15 +212,6 @@ export function createApp(deps: GatewayDeps): Gateway {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
   app.get('/metrics', metricsHandler(deps.metrics));
-
-  const auth = apiKeyAuth(config.API_KEYS);
-  const limiter = createRateLimiter(config.RATE_LIMIT_RPS, now);
-  const limit = rateLimit(limiter);
-  app.use(function guard(req, res, next) {
-    if (PUBLIC_PATH.test(req.path)) return next();
-    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
-  });
-
   app.use(
     statusRouter({
       plane,
@@ -244,11 +222,9 @@ export function createApp(deps: GatewayDeps): Gateway {
       metadata: (m, v) => metadataCache.get(`${m}/${v}`),
     }),
   );
-  app.use(predictRouter(plane, { bodyLimit: config.BODY_LIMIT, maxBatchRows: config.MAX_BATCH_ROWS }));
   const protocolDeps = {
     plane,
     logger,
-    bodyLimit: config.BODY_LIMIT,
     maxBatchRows: config.MAX_BATCH_ROWS,
     isReady,
     serverVersion: deps.version ?? '0.1.0',
@@ -259,24 +235,27 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
-  const handler = withFastPath(
-    {
+  const handler = frontDoor({
+    logger,
+    now,
+    apiKeys: config.API_KEYS,
+    rateLimiter: createRateLimiter(config.RATE_LIMIT_RPS, now),
+    securityHeaders: staticHeaders(helmet()),
+    cors: cors({
+      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
+      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
+    }) as Parameters<typeof frontDoor>[0]['cors'],
+    access: accessRecorder(accessLogWriter, metrics, now, observe),
+    predictions: predictionRoutes({
       protocol: protocolDeps,
-      predict: predictCore({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
+      json: jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
       logger,
-      now,
       bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
-      apiKeys: config.API_KEYS,
-      rateLimiter: limiter,
-      securityHeaders: staticHeaders(security),
-      cors: corsHeaders as unknown as Parameters<typeof withFastPath>[0]['cors'],
-      access,
-    },
-    app,
-  );
+    }),
+    app: app as unknown as RequestListener,
+  });
 
   return {
-    app,
     handler,
     table,
     metrics,
@@ -346,36 +325,4 @@ function accessRecorder(
       version,
     });
   };
-}
-
-function accessLog(access: (entry: AccessEntry) => void, now: () => number): RequestHandler {
-  return function logAccess(req, res, next) {
-    const startedAt = now();
-    res.once('finish', () => {
-      const { model, version } = res.locals;
-      access({
-        method: req.method,
-        // req.path is relative inside mounted routers; the original URL is not.
-        url: req.originalUrl,
-        status: res.statusCode,
-        startedAt,
-        requestId: String(res.locals.requestId),
-        model: typeof model === 'string' ? model : undefined,
-        version: typeof version === 'string' ? version : undefined,
-      });
-    });
-    next();
-  };
-}
-
-/** The headers a middleware sets regardless of the request (helmet's), captured once. */
-function staticHeaders(middleware: RequestHandler): [string, string][] {
-  const headers: [string, string][] = [];
-  const res = {
-    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
-    removeHeader: () => undefined,
-    getHeader: () => undefined,
-  };
-  middleware({ headers: {} } as never, res as never, () => undefined);
-  return headers;
 }
