@@ -27,6 +27,7 @@ import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/tabl
 import { createRateLimiter } from './security';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
+import { DEFAULT_OUTLIER_SETTINGS } from './upstream/outlier-detector';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
 
 export interface ExperimentsContext {
@@ -93,20 +94,37 @@ export function createApp(deps: GatewayDeps): Gateway {
     lastAnsweredAt: undefined,
   };
   let state: RouteState | undefined;
-  const metrics = createGatewayMetrics(deps.metrics, () =>
-    tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
+  const metrics = createGatewayMetrics(
+    deps.metrics,
+    () =>
+      tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
+    // Read at scrape time, after `breakers` below exists.
+    { upstreamDeadlines: () => breakers.deadlinesMs() },
   );
 
   const pools = new UpstreamPools(deps.upstreamClient ?? undiciClientFactory);
-  const breakers = new Breakers(
-    {
-      timeoutMs: config.BREAKER_TIMEOUT_MS,
+  const breakers = new Breakers({
+    breaker: {
       errorThresholdPercent: config.BREAKER_ERROR_THRESHOLD_PERCENT,
       volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
       resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
     },
-    (url) => pools.get(url),
-    (key, circuit) => {
+    outliers: {
+      ...DEFAULT_OUTLIER_SETTINGS,
+      consecutiveFailures: config.OUTLIER_CONSECUTIVE_FAILURES,
+      baseEjectionMs: config.OUTLIER_BASE_EJECTION_MS,
+      maxEjectionMs: config.OUTLIER_MAX_EJECTION_MS,
+      latencyFactor: config.OUTLIER_LATENCY_FACTOR,
+    },
+    deadlines: {
+      p99Multiple: config.UPSTREAM_DEADLINE_P99_MULTIPLE,
+      floorMs: config.UPSTREAM_DEADLINE_FLOOR_MS,
+      maxMs: config.BREAKER_TIMEOUT_MS,
+      minSamples: config.UPSTREAM_DEADLINE_MIN_SAMPLES,
+    },
+    clientFor: (url) => pools.get(url),
+    now,
+    onStateChange: (key, circuit) => {
       metrics.circuitState.labels(key.model, key.version, key.url).set(CIRCUIT_VALUE[circuit]);
       logger.log(circuit === 'open' ? 'warn' : 'info', 'circuit state changed', {
         event: 'circuit',
@@ -114,7 +132,17 @@ export function createApp(deps: GatewayDeps): Gateway {
         state: circuit,
       });
     },
-  );
+    onEjection: (key, ejection) => {
+      metrics.ejections.labels(key.model, key.version, ejection.reason).inc();
+      logger.warn('upstream ejected', {
+        event: 'ejection',
+        ...key,
+        reason: ejection.reason,
+        ejections: ejection.ejections,
+        until: new Date(ejection.untilMs).toISOString(),
+      });
+    },
+  });
 
   const metadataCache = new Map<string, Metadata>();
   const fetchMissingMetadata = (routes: Routes) => {

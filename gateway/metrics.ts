@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   failovers: Counter<'model' | 'from_version' | 'to_version'>;
   trafficWeight: Gauge<'model' | 'version'>;
   circuitState: Gauge<'model' | 'version' | 'upstream'>;
+  ejections: Counter<'model' | 'version' | 'reason'>;
+  upstreamDeadline: Gauge<'model' | 'version'>;
   liveInstances: Gauge<'model' | 'version'>;
   tableRevision: Gauge;
   tableAge: Gauge;
@@ -25,7 +27,11 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(
   registry: Registry,
   tableAgeSeconds: () => number | undefined,
-  options: { defaultMetrics?: boolean } = {},
+  options: {
+    defaultMetrics?: boolean;
+    /** Current per-request deadline of each version, read at scrape time. */
+    upstreamDeadlines?(): Iterable<{ model: string; version: string; ms: number }>;
+  } = {},
 ): GatewayMetrics {
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectProcessMetrics(registry);
@@ -70,8 +76,24 @@ export function createGatewayMetrics(
     }),
     circuitState: new Gauge({
       name: 'modelgate_gateway_circuit_state',
-      help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open, 2 open.',
+      help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open (or back from an ejection), 2 open or ejected.',
       labelNames: ['model', 'version', 'upstream'],
+      registers,
+    }),
+    upstreamDeadline: new Gauge({
+      name: 'modelgate_gateway_upstream_deadline_seconds',
+      help: 'Deadline each upstream call of a version gets now: a multiple of its recent p99, floored and capped.',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of options.upstreamDeadlines?.() ?? []) this.labels(d.model, d.version).set(d.ms / 1000);
+      },
+    }),
+    ejections: new Counter({
+      name: 'modelgate_gateway_ejections_total',
+      help: 'Upstream instances taken out of rotation by outlier detection, by reason: consecutive_failures, latency.',
+      labelNames: ['model', 'version', 'reason'],
       registers,
     }),
     liveInstances: new Gauge({

@@ -32,6 +32,9 @@ export async function dispatch(
   let lastFailure: UpstreamFailure | undefined;
   const tried: string[] = [];
   for (const name of candidates(model, chosen, options.allowFailover)) {
+    // A full queue is shed, not moved onto another version: that would overload it in turn and
+    // skew the experiment. Other instances of the same version were tried already.
+    if (lastFailure?.kind === 'overloaded') break;
     const version = model.versions.get(name);
     if (!version) continue;
     if (name !== chosen && options.accepts && !options.accepts(version)) continue;
@@ -65,18 +68,19 @@ function toError(
   if (failure?.kind === 'timeout') {
     return new AppError('upstream_timeout', `${where} did not answer in time`, { chosen, tried });
   }
+  if (failure?.kind === 'overloaded' && failure.response) {
+    const upstreamMessage = errorMessageOf(failure.response.body);
+    const after = failure.response.headers['retry-after'];
+    return new AppError(
+      'overloaded',
+      `${where} is overloaded${upstreamMessage ? `: ${upstreamMessage}` : ''}`,
+      { chosen, tried },
+      { 'Retry-After': typeof after === 'string' ? after : String(retryAfterSeconds) },
+    );
+  }
   if (failure?.kind === 'status' && failure.response) {
     const status = failure.response.status;
     const upstreamMessage = errorMessageOf(failure.response.body);
-    if (status === 503) {
-      const after = failure.response.headers['retry-after'];
-      return new AppError(
-        'overloaded',
-        `${where} is overloaded${upstreamMessage ? `: ${upstreamMessage}` : ''}`,
-        { chosen, tried },
-        { 'Retry-After': typeof after === 'string' ? after : String(retryAfterSeconds) },
-      );
-    }
     return new AppError(
       'upstream_error',
       `${where} failed with ${status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`,
