@@ -27,6 +27,7 @@ import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/tabl
 import { createRateLimiter } from './security';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
+import { AdaptiveLimit, DEFAULT_LIMIT_SETTINGS } from './upstream/concurrency-limit';
 import { DEFAULT_OUTLIER_SETTINGS } from './upstream/outlier-detector';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
 
@@ -102,7 +103,9 @@ export function createApp(deps: GatewayDeps): Gateway {
     { upstreamDeadlines: () => breakers.deadlinesMs() },
   );
 
-  const pools = new UpstreamPools(deps.upstreamClient ?? undiciClientFactory);
+  const pools = new UpstreamPools(
+    deps.upstreamClient ?? undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY),
+  );
   const breakers = new Breakers({
     breaker: {
       errorThresholdPercent: config.BREAKER_ERROR_THRESHOLD_PERCENT,
@@ -121,6 +124,13 @@ export function createApp(deps: GatewayDeps): Gateway {
       floorMs: config.UPSTREAM_DEADLINE_FLOOR_MS,
       maxMs: config.BREAKER_TIMEOUT_MS,
       minSamples: config.UPSTREAM_DEADLINE_MIN_SAMPLES,
+    },
+    concurrency: {
+      ...DEFAULT_LIMIT_SETTINGS,
+      max: config.UPSTREAM_MAX_CONCURRENCY,
+      initial: Math.min(DEFAULT_LIMIT_SETTINGS.initial, config.UPSTREAM_MAX_CONCURRENCY),
+      min: Math.min(DEFAULT_LIMIT_SETTINGS.min, config.UPSTREAM_MAX_CONCURRENCY),
+      adaptive: config.UPSTREAM_CONCURRENCY_ADAPTIVE,
     },
     clientFor: (url) => pools.get(url),
     now,
@@ -267,6 +277,16 @@ export function createApp(deps: GatewayDeps): Gateway {
     logger,
     now,
     apiKeys: config.API_KEYS,
+    admission: new AdaptiveLimit(
+      {
+        ...DEFAULT_LIMIT_SETTINGS,
+        initial: Math.min(256, config.MAX_CONCURRENT_REQUESTS),
+        min: Math.min(16, config.MAX_CONCURRENT_REQUESTS),
+        max: config.MAX_CONCURRENT_REQUESTS,
+        adaptive: config.UPSTREAM_CONCURRENCY_ADAPTIVE,
+      },
+      now,
+    ),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_RPS, now),
     securityHeaders: staticHeaders(helmet()),
     cors: cors({

@@ -36,6 +36,17 @@ const GatewayEnv = z.object({
   UPSTREAM_DEADLINE_P99_MULTIPLE: envFields.nonNegativeNumber(3),
   UPSTREAM_DEADLINE_FLOOR_MS: envFields.positiveInt(250),
   UPSTREAM_DEADLINE_MIN_SAMPLES: envFields.positiveInt(50),
+  /** Load shedding: prediction requests in flight in this gateway at most; within it the limit
+   * adapts to the gateway's own latency. Past it: 503 + Retry-After before the body is read.
+   * UPSTREAM_CONCURRENCY_ADAPTIVE=false makes this limit and the per-instance one fixed. */
+  MAX_CONCURRENT_REQUESTS: envFields.positiveInt(1024),
+  /** Calls in flight per upstream instance at most (also the connection pool size); within it the
+   * limit adapts to the instance's latency unless UPSTREAM_CONCURRENCY_ADAPTIVE=false. */
+  UPSTREAM_MAX_CONCURRENCY: envFields.positiveInt(64),
+  UPSTREAM_CONCURRENCY_ADAPTIVE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Outlier ejection: consecutive failures that eject, first and longest ejection, latency factor. */
   OUTLIER_CONSECUTIVE_FAILURES: envFields.positiveInt(3),
   OUTLIER_BASE_EJECTION_MS: envFields.positiveInt(2000),

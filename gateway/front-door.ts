@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger';
 import type { CallLocals } from './prediction-call';
 import { matchPredictionRoute, type predictionRoutes } from './prediction-routes';
 import { callerOf, checkApiKey } from './security';
+import type { AdaptiveLimit } from './upstream/concurrency-limit';
 
 /** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
 const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
@@ -31,6 +32,9 @@ export interface FrontDoorDeps {
   logger: Logger;
   now(): number;
   apiKeys: readonly string[];
+  /** Prediction requests this gateway admits at once (adaptive within MAX_CONCURRENT_REQUESTS);
+   * past it new ones are shed with 503 before their body is read. */
+  admission: AdaptiveLimit;
   rateLimiter: { take(caller: string): AppError | undefined };
   /** Headers helmet sets on every answer, computed once (see staticHeaders). */
   securityHeaders: readonly (readonly [string, string])[];
@@ -72,10 +76,30 @@ export function frontDoor(deps: FrontDoorDeps): RequestListener {
         if (denied) return writeError(res, denied, { logger: deps.logger, path });
       }
       const route = matchPredictionRoute(req.method, path);
-      if (route) deps.predictions(req, res, locals, route, path);
-      else deps.app(req, res);
+      if (!route) return deps.app(req, res);
+      const { admission } = deps;
+      if (!admission.tryAcquire())
+        return writeError(res, shed(admission.limit), { logger: deps.logger, path });
+      res.once('close', () =>
+        admission.release({
+          rttMs: now() - startedAt,
+          dropped: res.statusCode === 504 || !res.writableFinished,
+        }),
+      );
+      deps.predictions(req, res, locals, route, path);
     });
   };
+}
+
+/** Past the gateway's limit a request is refused before its body is read: queueing it would only
+ * make every admitted request slower. */
+function shed(limit: number): AppError {
+  return new AppError(
+    'overloaded',
+    `the gateway has ${limit} prediction requests in flight, as many as it admits now; retry after 1 s`,
+    undefined,
+    { 'Retry-After': '1' },
+  );
 }
 
 /** The 401 or 429 to answer, or undefined when the request may go on. */

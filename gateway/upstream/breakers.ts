@@ -4,6 +4,7 @@
  * their instance leaves the table. They know nothing of Prometheus: state changes go to
  * `onStateChange`, which app.ts wires to the gauge and the log. */
 import CircuitBreaker from 'opossum';
+import { AdaptiveLimit, type LimitSettings } from './concurrency-limit';
 import { type DeadlineSettings, LatencyDeadline } from './deadline';
 import { type Ejection, ModelOutliers, type OutlierSettings } from './outlier-detector';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './pool';
@@ -16,10 +17,11 @@ export interface BreakerSettings {
   resetTimeoutMs: number;
 }
 
-export type FailureKind = 'connect' | 'timeout' | 'status' | 'overloaded' | 'open';
+export type FailureKind = 'connect' | 'timeout' | 'status' | 'overloaded' | 'full' | 'open';
 
 /** Why an upstream call did not produce a usable answer. `status` and `overloaded` carry the 5xx
- * response; `overloaded` is the model-server's queue-full 503: back-pressure, not a fault. */
+ * response; `overloaded` is the model-server's queue-full 503: back-pressure, not a fault; `full`
+ * means this gateway already has as many calls in flight to the instance as its limit allows. */
 export class UpstreamFailure extends Error {
   constructor(
     readonly kind: FailureKind,
@@ -40,8 +42,11 @@ export interface InstanceKey {
 export interface InstanceBreaker extends InstanceKey {
   /** False while open or ejected: the caller should try elsewhere without waiting. */
   available(): boolean;
+  /** Calls in flight and the instance's adaptive concurrency limit. */
+  readonly limit: AdaptiveLimit;
   state(): CircuitState;
-  call(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** `lastResort`: no other instance or version is left to try, so wait up to the maximum. */
+  call(request: UpstreamRequest, options?: { lastResort?: boolean }): Promise<UpstreamResponse>;
 }
 
 export type StateListener = (instance: InstanceKey, state: CircuitState) => void;
@@ -50,6 +55,7 @@ export interface BreakersOptions {
   breaker: BreakerSettings;
   outliers: OutlierSettings;
   deadlines: DeadlineSettings;
+  concurrency: LimitSettings;
   clientFor(url: string): UpstreamClient;
   onStateChange: StateListener;
   onEjection?(instance: InstanceKey, ejection: Ejection): void;
@@ -131,8 +137,9 @@ export class Breakers {
     const deadline = () => this.deadlineOf(key.model, key.version);
     // The timeout lives in the action (an AbortSignal per call) rather than in opossum, so a timed
     // out request is actually cancelled instead of left running against a struggling server.
-    async function callUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
-      const timeoutMs = deadline().deadlineMs();
+    const maxMs = this.options.deadlines.maxMs;
+    async function callUpstream(request: UpstreamRequest, lastResort: boolean): Promise<UpstreamResponse> {
+      const timeoutMs = lastResort ? maxMs : deadline().deadlineMs();
       const signal = AbortSignal.timeout(timeoutMs);
       let response: UpstreamResponse;
       try {
@@ -179,19 +186,28 @@ export class Breakers {
       timer.unref();
       this.returnTimers.add(timer);
     };
+    const limit = new AdaptiveLimit(this.options.concurrency, now);
     const handle: InstanceBreaker = {
       ...key,
+      limit,
       available: () => !breaker.opened && outliers().health(key.url) !== 'ejected',
       state: () => {
         const health = outliers().health(key.url);
         if (breaker.opened || health === 'ejected') return 'open';
         return breaker.halfOpen || health === 'returned' ? 'half-open' : 'closed';
       },
-      call: async (request) => {
+      call: async (request, callOptions) => {
+        if (!limit.tryAcquire()) {
+          throw new UpstreamFailure('full', `${key.url} has ${limit.inflight} calls in flight, its limit`);
+        }
         const startedAt = now();
         const wasReturned = outliers().health(key.url) === 'returned';
+        let dropped = false;
         try {
-          const response = (await breaker.fire(request)) as UpstreamResponse;
+          const response = (await breaker.fire(
+            request,
+            callOptions?.lastResort === true,
+          )) as UpstreamResponse;
           const latencyMs = now() - startedAt;
           deadline().observe(latencyMs);
           onEjection(outliers().record(key.url, { ok: true, latencyMs }));
@@ -208,10 +224,15 @@ export class Breakers {
           if ((err as { code?: string }).code === 'EOPENBREAKER') {
             throw new UpstreamFailure('open', `circuit for ${key.url} is open`);
           }
-          if (err instanceof UpstreamFailure && err.kind !== 'overloaded') {
-            onEjection(outliers().record(key.url, { ok: false, latencyMs: now() - startedAt }));
+          if (err instanceof UpstreamFailure) {
+            dropped = err.kind === 'overloaded' || err.kind === 'timeout';
+            if (err.kind !== 'overloaded') {
+              onEjection(outliers().record(key.url, { ok: false, latencyMs: now() - startedAt }));
+            }
           }
           throw err;
+        } finally {
+          limit.release({ rttMs: now() - startedAt, dropped });
         }
       },
     };

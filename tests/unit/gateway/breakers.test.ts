@@ -1,4 +1,5 @@
 import { Breakers, type CircuitState, UpstreamFailure } from '../../../gateway/upstream/breakers';
+import { DEFAULT_LIMIT_SETTINGS } from '../../../gateway/upstream/concurrency-limit';
 import { DEFAULT_OUTLIER_SETTINGS } from '../../../gateway/upstream/outlier-detector';
 import type { UpstreamClient, UpstreamResponse } from '../../../gateway/upstream/pool';
 
@@ -25,6 +26,7 @@ function breakersFor(client: UpstreamClient, onStateChange: (k: unknown, s: Circ
     breaker: settings,
     outliers: DEFAULT_OUTLIER_SETTINGS,
     deadlines: { p99Multiple: 4, floorMs: 250, maxMs: 1000, minSamples: 50 },
+    concurrency: { ...DEFAULT_LIMIT_SETTINGS, initial: 2, max: 2 },
     clientFor: () => client,
     onStateChange,
     now: Date.now,
@@ -109,6 +111,29 @@ describe('per-instance circuit breakers', () => {
     expect(breakers.get({ ...key })).toBe(a);
     breakers.retain([]);
     expect(breakers.get(key)).not.toBe(a);
+    breakers.shutdown();
+  });
+
+  it('refuses a call past the instance concurrency limit without sending it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const client = {
+      calls: 0,
+      send: async (): Promise<UpstreamResponse> => {
+        client.calls++;
+        await gate;
+        return { status: 200, headers: {}, body: Buffer.from('{}') };
+      },
+      close: async () => undefined,
+    };
+    const breakers = breakersFor(client, () => undefined);
+    const b = breakers.get(key);
+    const inFlight = [b.call(req), b.call(req)];
+    await expect(b.call(req)).rejects.toMatchObject({ kind: 'full' });
+    expect(client.calls).toBe(2);
+    release();
+    await Promise.all(inFlight);
+    await expect(b.call(req)).resolves.toMatchObject({ status: 200 });
     breakers.shutdown();
   });
 });
