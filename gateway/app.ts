@@ -1,7 +1,7 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Router } from 'express';
+import express from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
@@ -10,15 +10,17 @@ import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
 import { parseByteLimit } from '../common/request-body';
 import type { Metadata, Routes } from '../common/wire';
+import type { EvidenceStore } from '../tracking/evidence-store';
+import type { PredictionRecord } from '../tracking/record';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
-import { DataPlane, type PredictionOutcome } from './dataplane';
+import { DataPlane } from './dataplane';
+import { createExperiments, experimentIdOf } from './experiments';
 import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
 import { jsonApi } from './json-api/predict';
 import { liveUpstreamCount, statusRouter } from './json-api/status';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
-import { createPredictionLog, type PredictionLog } from './prediction-log';
 import { predictionRoutes } from './prediction-routes';
 import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
@@ -31,19 +33,6 @@ import { AdaptiveLimit, DEFAULT_LIMIT_SETTINGS } from './upstream/concurrency-li
 import { DEFAULT_OUTLIER_SETTINGS } from './upstream/outlier-detector';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
 
-export interface ExperimentsContext {
-  registry: Registry;
-  logger: Logger;
-  now(): number;
-  prometheusUrl?: string;
-  routes(): Routes | undefined;
-}
-
-export interface ExperimentsModule {
-  router: Router;
-  observe(outcome: PredictionOutcome): void;
-}
-
 export interface GatewayDeps {
   config: GatewayConfig;
   logger: Logger;
@@ -55,10 +44,9 @@ export interface GatewayDeps {
   /** metadata.json of a version from the registry, for /model/info; optional. */
   fetchMetadata?(model: string, version: string): Promise<Metadata | undefined>;
   upstreamClient?: UpstreamClientFactory;
-  /** POST /feedback and GET /experiments/:model, provided by gateway/experiments. */
-  createExperiments?(ctx: ExperimentsContext): ExperimentsModule;
-  /** False in unit tests that should not write files; default true (LOG_DIR/predictions.jsonl). */
-  predictionLog?: boolean;
+  /** The evidence store (tracking/): prediction records, POST /feedback, GET /experiments/:model and
+   * GET /predictions. Without it (unit tests of routing) nothing is recorded and those routes 404. */
+  evidence?: EvidenceStore;
   version?: string;
 }
 
@@ -82,7 +70,8 @@ function routeLabel(path: string): string {
   if (path.startsWith('/v1')) return '/v1';
   if (path.startsWith('/experiments')) return '/experiments';
   if (path.startsWith('/docs')) return '/docs';
-  if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback'].includes(path)) return path;
+  if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback', '/predictions'].includes(path))
+    return path;
   return 'other';
 }
 
@@ -209,20 +198,18 @@ export function createApp(deps: GatewayDeps): Gateway {
     },
   });
 
-  const predictionLog: PredictionLog | undefined =
-    deps.predictionLog === false
-      ? undefined
-      : createPredictionLog(config.LOG_DIR, (n) => metrics.predictionLogDropped.inc(n));
-
-  const experiments = deps.createExperiments?.({
-    registry: deps.metrics,
-    logger,
-    now,
-    ...(config.PROMETHEUS_URL ? { prometheusUrl: config.PROMETHEUS_URL } : {}),
-    routes: () => table.current(),
-  });
-
-  const observe = experiments ? (o: PredictionOutcome) => experiments.observe(o) : () => undefined;
+  const evidence = deps.evidence;
+  const experiments = evidence
+    ? createExperiments({
+        evidence,
+        registry: deps.metrics,
+        logger,
+        now,
+        routes: () => table.current(),
+        adminToken: config.ADMIN_TOKEN,
+      })
+    : undefined;
+  const record = evidence ? (r: PredictionRecord) => evidence.record(r) : () => undefined;
   const plane = new DataPlane({
     config,
     logger,
@@ -230,8 +217,8 @@ export function createApp(deps: GatewayDeps): Gateway {
     now,
     random: deps.random,
     state: () => state,
-    predictionLog,
-    observe,
+    record,
+    experimentId: (model) => experimentIdOf(table.current(), model) ?? null,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
   });
 
@@ -293,7 +280,13 @@ export function createApp(deps: GatewayDeps): Gateway {
       origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
       exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
     }) as Parameters<typeof frontDoor>[0]['cors'],
-    access: accessRecorder(accessLogWriter, metrics, now, observe),
+    access: accessRecorder(
+      accessLogWriter,
+      metrics,
+      now,
+      record,
+      (m) => experimentIdOf(table.current(), m) ?? null,
+    ),
     predictions: predictionRoutes({
       protocol: protocolDeps,
       json: jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
@@ -312,7 +305,6 @@ export function createApp(deps: GatewayDeps): Gateway {
       await table.stop();
       breakers.shutdown();
       await pools.close();
-      await predictionLog?.close();
       accessLogWriter.flush();
     },
   };
@@ -326,7 +318,8 @@ function accessRecorder(
   log: AccessLogWriter,
   metrics: GatewayMetrics,
   now: () => number,
-  observe: (o: PredictionOutcome) => void,
+  record: (r: PredictionRecord) => void,
+  experimentId: (model: string) => string | null,
 ): (entry: AccessEntry) => void {
   const counters = new Map<string, { inc(): void }>();
   const histograms = new Map<string, { observe(v: number): void }>();
@@ -349,17 +342,23 @@ function accessRecorder(
       if (histograms.size < 10_000) histograms.set(key, histogram);
     }
     histogram.observe(seconds);
-    // Answered predictions are observed per row by the data plane; failures of the chosen version
-    // once, here. A 4xx is the caller's mistake, not the version's, so it is not an outcome.
+    // Answered predictions are recorded per row by the data plane; failures of the chosen version
+    // once, here. A 4xx is the caller's mistake, not the version's, so it is not evidence.
     if (e.status >= 500 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
-      observe({
+      record({
         requestId: e.requestId,
+        row: 0,
         model,
         version,
+        experimentId: experimentId(model),
+        unit: e.unit ?? null,
         route,
+        reason: e.reason ?? 'split',
         status: e.status,
         ok: false,
         latencyMs: seconds * 1000,
+        predictedClass: null,
+        confidence: null,
         at: now(),
       });
     }

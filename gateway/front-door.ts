@@ -8,13 +8,16 @@ import type { RequestHandler } from 'express';
 import { AppError, writeError } from '../common/errors';
 import { requestIdFrom } from '../common/http';
 import type { Logger } from '../common/logger';
+import type { RouteReason } from '../tracking/store/schema';
 import type { CallLocals } from './prediction-call';
 import { matchPredictionRoute, type predictionRoutes } from './prediction-routes';
 import { callerOf, checkApiKey } from './security';
 import type { AdaptiveLimit } from './upstream/concurrency-limit';
 
-/** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
-const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
+/** Paths anyone may call even when API_KEYS is set: probes, metrics and docs; and those guarded by
+ * ADMIN_TOKEN instead (both use the Authorization header). */
+const PUBLIC_PATH =
+  /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready)|predictions)$/;
 
 export interface AccessEntry {
   method: string;
@@ -24,6 +27,8 @@ export interface AccessEntry {
   requestId: string;
   model: string | undefined;
   version: string | undefined;
+  reason?: RouteReason | undefined;
+  unit?: string | undefined;
 }
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -67,6 +72,8 @@ export function frontDoor(deps: FrontDoorDeps): RequestListener {
         requestId: locals.requestId,
         model: locals.model,
         version: locals.version,
+        reason: locals.reason,
+        unit: locals.unit,
       }),
     );
     for (const [name, value] of deps.securityHeaders) res.setHeader(name, value);

@@ -2,6 +2,7 @@
  * handler (OIP v2, TF Serving, the JSON API) receives, as one object rather than a row of
  * positional parameters. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteReason } from '../tracking/store/schema';
 import type { HeaderSource } from './selection';
 
 /** What a call records for the access log and the error renderer; the front door creates it and
@@ -10,6 +11,9 @@ export interface CallLocals {
   requestId: string;
   model?: string;
   version?: string;
+  /** How the version was chosen and the assignment unit, for the evidence record of a failure. */
+  reason?: RouteReason;
+  unit?: string | undefined;
 }
 
 export interface PredictionCall {

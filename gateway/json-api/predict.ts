@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { writeJson } from '../../common/http';
-import type { DataPlane } from '../dataplane';
+import { type DataPlane, recordedReason } from '../dataplane';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
 import type { PredictionCall } from '../prediction-call';
 import type { VersionRoute } from '../routing/route-state';
@@ -58,6 +58,8 @@ export function jsonApi(deps: PredictDeps) {
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
+    locals.reason = recordedReason(choice.reason);
+    locals.unit = choice.unit;
     plane.checkRows(model, choice.version, rows);
     const width = choice.version.inputWidth;
     const upstreamBody = oipInferBody(rows, width, requestId);
@@ -91,6 +93,7 @@ export function jsonApi(deps: PredictDeps) {
       result,
       predictions.map((p) => p.prediction),
       request,
+      { requestId, route },
     );
   }
 

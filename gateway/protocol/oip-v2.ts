@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { DataPlane } from '../dataplane';
+import { type DataPlane, recordedReason } from '../dataplane';
 import type { CallLocals, PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { selectionOf } from '../selection';
@@ -134,6 +134,8 @@ export async function oipInfer(
   const model = plane.resolveModel(call.model);
   const choice = plane.choose(model, selectionOf(call.headers, model, { version: call.version }));
   locals.model = model.name;
+  locals.reason = recordedReason(choice.reason);
+  locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
   checkInferBody(call.json, width, deps.maxBatchRows);
@@ -148,7 +150,7 @@ export async function oipInfer(
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v2/infer', startedAt }, result);
-    plane.maybeShadow(result, undefined, request);
+    plane.maybeShadow(result, undefined, request, { requestId, route: '/v2/infer' });
   }
 }
 

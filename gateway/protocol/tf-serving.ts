@@ -3,6 +3,7 @@
  * forwarded as is to the chosen version's `/v1/models/M/versions/V:predict`. */
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
+import { recordedReason } from '../dataplane';
 import type { PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { selectionOf } from '../selection';
@@ -125,6 +126,8 @@ export async function tfPredict(
     selectionOf(call.headers, model, { version: call.version, label: call.label }),
   );
   locals.model = model.name;
+  locals.reason = recordedReason(choice.reason);
+  locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
   checkRows(rowsOf(call.json), width, deps.maxBatchRows);
@@ -139,6 +142,6 @@ export async function tfPredict(
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);
-    plane.maybeShadow(result, undefined, request);
+    plane.maybeShadow(result, undefined, request, { requestId, route: '/v1/predict' });
   }
 }
