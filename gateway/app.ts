@@ -268,7 +268,7 @@ export function createApp(deps: GatewayDeps): Gateway {
       {
         ...DEFAULT_LIMIT_SETTINGS,
         initial: Math.min(256, config.MAX_CONCURRENT_REQUESTS),
-        min: Math.min(16, config.MAX_CONCURRENT_REQUESTS),
+        min: Math.min(32, config.MAX_CONCURRENT_REQUESTS),
         max: config.MAX_CONCURRENT_REQUESTS,
         adaptive: config.UPSTREAM_CONCURRENCY_ADAPTIVE,
       },

@@ -24,11 +24,18 @@ describe('adaptive concurrency limit', () => {
   });
 
   it('settles where latency is about `tolerance` times the no-load latency', () => {
-    const { limit, clock } = limiter({ initial: 4, max: 1000 });
+    const { limit, clock } = limiter({ initial: 4, max: 1000, slackMs: 0 });
     // An upstream that serves 8 at a time at 10 ms, and queues the rest.
     drive(limit, clock, 3000, 10, 8);
     expect(limit.limit).toBeGreaterThanOrEqual(8);
     expect(limit.limit).toBeLessThanOrEqual(8 * 2 + 8);
+  });
+
+  it('allows a fast model a few ms of extra latency under a burst before it shrinks', () => {
+    const { limit, clock } = limiter({ initial: 16, max: 64 });
+    // 1 ms alone, 4 at a time: 16 in flight take 4 ms, well within the 25 ms slack.
+    drive(limit, clock, 2000, 1, 4);
+    expect(limit.limit).toBeGreaterThanOrEqual(16);
   });
 
   it('grows toward the maximum while latency does not rise', () => {
@@ -59,7 +66,7 @@ describe('adaptive concurrency limit', () => {
   });
 
   it('follows a slower model once the old no-load minimum has aged out of both windows', () => {
-    const { limit, clock } = limiter({ initial: 8, max: 1000, minRttWindowMs: 1000 });
+    const { limit, clock } = limiter({ initial: 8, max: 1000, minRttWindowMs: 1000, slackMs: 0 });
     drive(limit, clock, 2000, 10, 8);
     const before = limit.limit;
     // The model gets 5x slower for good (e.g. a bigger version): not a reason to throttle forever.
