@@ -24,6 +24,7 @@ import { buildOpenApiDocument } from './openapi/document';
 import { predictionRoutes } from './prediction-routes';
 import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
+import { ResponseCache } from './response-cache';
 import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
 import { createRateLimiter } from './security';
@@ -89,12 +90,13 @@ export function createApp(deps: GatewayDeps): Gateway {
     () =>
       tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
     // Read at scrape time, after `breakers` below exists.
-    { upstreamDeadlines: () => breakers.deadlinesMs() },
+    { upstreamDeadlines: () => breakers.deadlinesMs(), responseCache: () => cache },
   );
 
   const pools = new UpstreamPools(
     deps.upstreamClient ?? undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY),
   );
+  const cache = new ResponseCache(config.RESPONSE_CACHE_BYTES);
   const breakers = new Breakers({
     breaker: {
       errorThresholdPercent: config.BREAKER_ERROR_THRESHOLD_PERCENT,
@@ -220,6 +222,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     record,
     experimentId: (model) => experimentIdOf(table.current(), model) ?? null,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
+    cache,
   });
 
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });

@@ -47,6 +47,8 @@ const GatewayEnv = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Response cache (model, version, hash of the input) bounded in bytes; 0 turns it off. */
+  RESPONSE_CACHE_BYTES: z.coerce.number().int().min(0).default(0),
   /** Outlier ejection: consecutive failures that eject, first and longest ejection, latency factor. */
   OUTLIER_CONSECUTIVE_FAILURES: envFields.positiveInt(3),
   OUTLIER_BASE_EJECTION_MS: envFields.positiveInt(2000),

@@ -14,6 +14,9 @@ export interface GatewayMetrics {
   circuitState: Gauge<'model' | 'version' | 'upstream'>;
   ejections: Counter<'model' | 'version' | 'reason'>;
   upstreamDeadline: Gauge<'model' | 'version'>;
+  responseCacheLookups: Counter<'result'>;
+  responseCacheHitRatio: Gauge;
+  responseCacheBytes: Gauge;
   liveInstances: Gauge<'model' | 'version'>;
   tableRevision: Gauge;
   tableAge: Gauge;
@@ -30,6 +33,7 @@ export function createGatewayMetrics(
     defaultMetrics?: boolean;
     /** Current per-request deadline of each version, read at scrape time. */
     upstreamDeadlines?(): Iterable<{ model: string; version: string; ms: number }>;
+    responseCache?(): { enabled: boolean; hits: number; misses: number; sizeBytes: number };
   } = {},
 ): GatewayMetrics {
   const registers = [registry];
@@ -87,6 +91,30 @@ export function createGatewayMetrics(
       collect() {
         this.reset();
         for (const d of options.upstreamDeadlines?.() ?? []) this.labels(d.model, d.version).set(d.ms / 1000);
+      },
+    }),
+    responseCacheLookups: new Counter({
+      name: 'modelgate_gateway_response_cache_lookups_total',
+      help: 'Response cache lookups by result (hit, miss); only while RESPONSE_CACHE_BYTES > 0.',
+      labelNames: ['result'],
+      registers,
+    }),
+    responseCacheHitRatio: new Gauge({
+      name: 'modelgate_gateway_response_cache_hit_ratio',
+      help: 'Share of response cache lookups answered from the cache since start (0 while the cache is off or unused).',
+      registers,
+      collect() {
+        const c = options.responseCache?.();
+        if (c?.enabled && c.hits + c.misses > 0) this.set(c.hits / (c.hits + c.misses));
+      },
+    }),
+    responseCacheBytes: new Gauge({
+      name: 'modelgate_gateway_response_cache_bytes',
+      help: 'Bytes held by the response cache (bounded by RESPONSE_CACHE_BYTES).',
+      registers,
+      collect() {
+        const c = options.responseCache?.();
+        if (c?.enabled) this.set(c.sizeBytes);
       },
     }),
     ejections: new Counter({

@@ -69,7 +69,10 @@ export function jsonApi(deps: PredictDeps) {
       body: upstreamBody,
       headers: { 'content-type': 'application/json', 'x-request-id': requestId },
     });
-    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+    const result = await plane.forward(choice, request, {
+      accepts: (v) => v.inputWidth === width,
+      cacheInput: JSON.stringify(rows),
+    });
     const version = result.version.version;
     locals.version = version;
     res.setHeader('X-Model-Version', version);

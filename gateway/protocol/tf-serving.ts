@@ -138,7 +138,10 @@ export async function tfPredict(
     body: call.raw,
     headers: { 'content-type': 'application/json', 'x-request-id': requestId },
   });
-  const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+  const result = await plane.forward(choice, request, {
+    accepts: (v) => v.inputWidth === width,
+    cacheInput: call.raw,
+  });
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);

@@ -325,3 +325,85 @@ function rawPost(
     req.end();
   });
 }
+
+describe('response cache through the gateway', () => {
+  let v1: FakeUpstream;
+  let fixture: Fixture;
+  beforeAll(async () => {
+    v1 = await startFakeUpstream(['a', 'b', 'c'], [0.7, 0.2, 0.1]);
+  });
+  afterAll(async () => {
+    await fixture?.gateway.close();
+    await v1.close();
+  });
+
+  const routes = () =>
+    routesFor('m', policy({ variants: [{ version: '1', weight: 100 }] }), {
+      '1': [v1.url],
+    });
+
+  it('is off by default: every request reaches the model-server', async () => {
+    fixture = createFixture(routes());
+    for (let i = 0; i < 3; i++) {
+      await request(fixture.gateway.handler)
+        .post('/predict')
+        .send({ features: [1, 2, 3, 4] });
+    }
+    expect(v1.paths.filter((p) => p.includes('/infer')).length).toBe(3);
+    expect(await fixture.registry.metrics()).not.toMatch(/response_cache_lookups_total\{/);
+    await fixture.gateway.close();
+  });
+
+  it('answers repeated inputs from the cache, each with its own request id, and reports the hit ratio', async () => {
+    fixture = createFixture(routes(), { RESPONSE_CACHE_BYTES: '1000000' });
+    v1.paths.length = 0;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await request(fixture.gateway.handler)
+        .post('/predict')
+        .send({ features: [1, 2, 3, 4] });
+      expect(res.status).toBe(200);
+      expect(res.body.prediction).toBe('a');
+      ids.push(res.body.request_id);
+    }
+    const other = await request(fixture.gateway.handler)
+      .post('/predict')
+      .send({ features: [4, 3, 2, 1] });
+    expect(other.status).toBe(200);
+    expect(new Set(ids).size).toBe(4);
+    // One upstream call per distinct input.
+    expect(v1.paths.filter((p) => p.includes('/infer')).length).toBe(2);
+    const text = await fixture.registry.metrics();
+    expect(text).toMatch(/modelgate_gateway_response_cache_lookups_total\{result="hit"\} 3/);
+    expect(text).toMatch(/modelgate_gateway_response_cache_lookups_total\{result="miss"\} 2/);
+    expect(text).toMatch(/modelgate_gateway_response_cache_hit_ratio 0\.6/);
+  });
+
+  it('never compares a cached answer with the shadow version', async () => {
+    const v2 = await startFakeUpstream(['a', 'b', 'c'], [0.1, 0.3, 0.6]);
+    try {
+      fixture = createFixture(
+        routesFor(
+          'm',
+          policy({ variants: [{ version: '1', weight: 100 }], shadow: { version: '2', percent: 100 } }),
+          {
+            '1': [v1.url],
+            '2': [v2.url],
+          },
+        ),
+        { RESPONSE_CACHE_BYTES: '1000000' },
+      );
+      for (let i = 0; i < 3; i++) {
+        await request(fixture.gateway.handler)
+          .post('/predict')
+          .send({ features: [2, 2, 2, 2] });
+      }
+      // Shadow copies leave after the answer; the skips for cached answers happened before it.
+      const deadline = Date.now() + 5000;
+      while (v2.paths.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(v2.paths.filter((p) => p.includes('/infer')).length).toBe(1);
+    } finally {
+      await v2.close();
+    }
+  });
+});
