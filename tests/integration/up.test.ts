@@ -3,16 +3,19 @@
  * store, admin token kept in a 0600 file); a pushed version gets its model-server and is live within
  * 10 s with no other command, a deleted one loses it, a crashed one is restarted, SIGTERM stops all;
  * busy fixed ports exit 1 with the hint; the death of up's parent stops the whole stack. */
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { CLI, ROOT, runCli } from '../helpers/processes';
 import { SHIPPED_STORE } from '../helpers/test-store';
 import { alive, childPids, commandOf, startUp, type UpProcess, until } from '../helpers/up-process';
 
 jest.setTimeout(240_000);
+
+const run = promisify(execFile);
 
 let dataDir: string;
 const started: UpProcess[] = [];
@@ -89,31 +92,48 @@ describe('modelgate up under LOG_LEVEL=warn LOG_FORMAT=pretty', () => {
     );
   });
 
-  it('serves a pushed version within 10 s, and drains and stops it when deleted', async () => {
-    const folder = path.join(dataDir, 'new-version');
-    await cp(path.join(SHIPPED_STORE, 'digits', '2'), folder, { recursive: true });
+  it('serves a freshly trained and pushed version within 10 s, and drains and stops it when deleted', async () => {
+    // What the README's workflow does: `npm run train -- --model M --version 3 --out DIR`, then push.
+    const folder = path.join(dataDir, 'penguins-v3');
+    const trainer = path.join(ROOT, 'dist', 'models', 'train', 'main.js');
+    const trained = await run(
+      process.execPath,
+      [trainer, '--model', 'penguins', '--version', '3', '--out', folder],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(trained.stdout).toContain('penguins v3 (mlp-wide)');
     const cliEnv = { REGISTRY_URL: urls.registry, ADMIN_TOKEN: urls.token };
-    const pushed = await runCli(['push', folder, '--model', 'digits', '--version', '3'], cliEnv);
+    const pushed = await runCli(['push', folder, '--model', 'penguins', '--version', '3'], cliEnv);
     expect(pushed.stderr).toBe('');
     expect(pushed.code).toBe(0);
     const t0 = Date.now();
     await until(
-      'digits/3 live in the gateway',
-      async () => (await liveInstances(urls.gateway, 'digits', '3')) === 1,
+      'penguins/3 live in the gateway',
+      async () => (await liveInstances(urls.gateway, 'penguins', '3')) === 1,
       10_000,
     );
     expect(Date.now() - t0).toBeLessThan(10_000);
-    const pid = serverPid(up, 'digits', '3');
+    const pid = serverPid(up, 'penguins', '3');
     expect(pid).toBeDefined();
+    const sample = JSON.parse(await readFile(path.join(SHIPPED_STORE, 'penguins', 'sample.json'), 'utf8'));
+    const answer = await fetch(`${urls.gateway}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-model-version': '3' },
+      body: JSON.stringify({ model: 'penguins', features: sample[0] }),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-model-version')).toBe('3');
 
-    const deleted = await fetch(`${urls.registry}/models/digits/versions/3`, {
+    const deleted = await fetch(`${urls.registry}/models/penguins/versions/3`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${urls.token}` },
     });
     expect(deleted.status).toBe(200);
-    await up.waitForLine(/digits\/3 is no longer registered; draining and stopping/, 10_000);
-    await until('the digits/3 model-server to exit', () => !alive(pid!), 15_000);
-    expect(serverPid(up, 'digits', '3')).toBeUndefined();
+    await up.waitForLine(/penguins\/3 is no longer registered; draining and stopping/, 10_000);
+    await until('the penguins/3 model-server to exit', () => !alive(pid!), 15_000);
+    expect(serverPid(up, 'penguins', '3')).toBeUndefined();
   });
 
   it('restarts a model-server that crashes', async () => {
