@@ -38,7 +38,7 @@ export function registerGatewayCommands(program: Command): void {
     .addHelpText(
       'after',
       '\nEnvironment: PORT (8000), HOST, REGISTRY_URL (http://127.0.0.1:8100), API_KEYS, CORS_ORIGINS,\n' +
-        'DEFAULT_MODEL, MAX_BATCH_ROWS (1024), RATE_LIMIT_RPS, LOG_DIR (./logs), PROMETHEUS_URL, BREAKER_*,\n' +
+        'DEFAULT_MODEL, MAX_BATCH_ROWS (1024), RATE_LIMIT_RPS, DATABASE_URL (sqlite:./data/modelgate.db), BREAKER_*,\n' +
         'SHADOW_MAX_CONCURRENCY, ROUTES_WAIT_S (20), BODY_LIMIT, LOG_LEVEL, LOG_FORMAT.\n' +
         'Every variable is described in the README, section Configuration.',
     )

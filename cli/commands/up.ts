@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { packageInfo } from '../../common/package-info';
 import { NAME_PATTERN } from '../../common/wire';
+import { openDatabase } from '../../tracking/store/database';
 import { PortBusyError, type SupervisedChild, superviseChild } from '../supervisor/child';
 import { keyOf, planReconcile, type VersionKey, versionsInRoutes } from '../supervisor/reconcile';
 import { watchRoutes } from '../supervisor/routes-watch';
@@ -64,7 +65,11 @@ export function registerUpCommand(program: Command): void {
       '--store <dir>',
       'model store to serve (default: $MODEL_STORE, else DATA/store, created from the shipped models/ on first start)',
     )
-    .option('--data <dir>', 'folder for the working store, the admin token and logs', './data')
+    .option(
+      '--data <dir>',
+      'folder for the working store, the evidence database and the admin token',
+      './data',
+    )
     .option('--gateway-port <n>', 'gateway port (0: any free port)', '8000')
     .option('--registry-port <n>', 'registry port (0: any free port)', '8100')
     .option('--model-server-port <n>', 'first model-server port, counting up (0: each from the OS)', '0')
@@ -101,14 +106,17 @@ async function up(options: UpOptions): Promise<void> {
   }
   const token = await adminToken({ env: process.env, file: path.join(dataDir, 'admin-token') });
   const cli = process.argv[1]!;
-  // Everything every child sees. (The evidence store's DATABASE_URL and its migration, which must
-  // run once before any child opens the database, belong right here.)
+  // Every child shares one evidence store (by default beside the working store, in DATA); migrated
+  // here, before any child starts, so concurrent starters never race on a fresh SQLite file.
+  const databaseUrl = process.env.DATABASE_URL?.trim() || `sqlite:${path.join(dataDir, 'modelgate.db')}`;
+  await (await openDatabase(databaseUrl)).close();
+  // Everything every child sees.
   const base: Record<string, string> = {
     ...stringEnv(process.env),
     HOST: options.host,
     MODEL_STORE: store,
     ADMIN_TOKEN: token.token,
-    LOG_DIR: process.env.LOG_DIR ?? path.join(dataDir, 'logs'),
+    DATABASE_URL: databaseUrl,
   };
 
   let stopping = false;

@@ -31,6 +31,7 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
   };
   delete e.ADMIN_TOKEN;
   delete e.MODEL_STORE;
+  delete e.DATABASE_URL; // up's default: DATA/modelgate.db, inside the temp data folder
   return e;
 }
 
