@@ -13,6 +13,8 @@ import { requireAdmin } from './auth';
 import type { RegistryConfig } from './config';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
+import type { RolloutController } from './rollouts/executor';
+import { rolloutRouter } from './rollouts/router';
 import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
@@ -28,6 +30,9 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** The rollout controller; without it the rollout endpoints answer 404. */
+  rollouts?: RolloutController;
+  now?: () => number;
 }
 
 export interface RegistryApp {
@@ -290,6 +295,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     const policy = await store.updatePolicy(model, req.body, ifMatch, actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     logger.info('policy updated', { model, revision: policy.revision, who: actorOf(res).who });
     sendPolicy(res, policy);
   });
@@ -312,6 +318,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       actorOf(res),
     );
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -320,6 +327,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     const alias = param(req, 'alias', 'alias');
     const policy = await store.deleteAlias(model, alias, parseIfMatch(req.get('if-match')), actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -383,6 +391,10 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     res.json(table);
   });
+
+  if (deps.rollouts) {
+    app.use(rolloutRouter({ controller: deps.rollouts, admin, json, actorOf, now: deps.now ?? Date.now }));
+  }
 
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));

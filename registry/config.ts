@@ -33,6 +33,11 @@ export const RegistryEnv = z.object({
   /** How often the store is re-read, so changes made by another registry process on the same store
    * reach this process's routing table. Own writes are visible at once. */
   STORE_SCAN_MS: envFields.positiveInt(2000),
+  /** Longest wait between two looks of the rollout controller at the evidence. */
+  ROLLOUT_TICK_MS: envFields.positiveInt(2000),
+  ROLLOUT_WEBHOOK_TIMEOUT_MS: envFields.positiveInt(10_000),
+  ROLLOUT_WEBHOOK_ATTEMPTS: envFields.positiveInt(3),
+  ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
 });
@@ -45,6 +50,8 @@ export type RegistryConfig = Readonly<{
   maxUploadBytes: number;
   instanceTtlMs: number;
   storeScanMs: number;
+  rolloutTickMs: number;
+  webhook: { timeoutMs: number; attempts: number; backoffMs: number };
   logLevel: string;
   logFormat: 'json' | 'pretty';
 }>;
@@ -59,6 +66,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,
+    rolloutTickMs: e.ROLLOUT_TICK_MS,
+    webhook: Object.freeze({
+      timeoutMs: e.ROLLOUT_WEBHOOK_TIMEOUT_MS,
+      attempts: e.ROLLOUT_WEBHOOK_ATTEMPTS,
+      backoffMs: e.ROLLOUT_WEBHOOK_BACKOFF_MS,
+    }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   });

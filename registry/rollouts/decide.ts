@@ -127,6 +127,7 @@ export function startRollout(options: {
     endedAt: null,
     rowsAtStepStart: 0,
     labelledAtStepStart: 0,
+    countedInStep: 0,
     baseline,
     expected: first,
     experimentId: options.experimentId,
@@ -241,15 +242,18 @@ function throughHook(
   };
 }
 
-function decideSteps(state: RolloutState, evidence: Evidence, now: number, deadline: number): Decision {
-  const { spec } = state;
-  const step = stepOf(spec, state.stepIndex);
+function decideSteps(previous: RolloutState, evidence: Evidence, now: number, deadline: number): Decision {
+  const { spec } = previous;
+  const step = stepOf(spec, previous.stepIndex);
   const counts = candidateCounts(evidence.report, spec.candidate);
   // Shadow answers are never returned, so in a shadow step the candidate's rows are what accrues.
-  const counted =
+  const counted = Math.max(
+    0,
     step.kind === 'shadow'
-      ? counts.rows - state.rowsAtStepStart
-      : counts.labelled - state.labelledAtStepStart;
+      ? counts.rows - previous.rowsAtStepStart
+      : counts.labelled - previous.labelledAtStepStart,
+  );
+  const state = { ...previous, countedInStep: counted };
   const minUntil = state.stepStartedAt + spec.stepMinSeconds * 1000;
   const unit = step.kind === 'shadow' ? 'shadow rows' : 'labelled rows';
   if (now < minUntil || counted < spec.stepMinLabelled) {
@@ -299,6 +303,7 @@ function decideSteps(state: RolloutState, evidence: Evidence, now: number, deadl
       stepStartedAt: now,
       rowsAtStepStart: counts.rows,
       labelledAtStepStart: counts.labelled,
+      countedInStep: 0,
       expected: policy,
       hookHold: null,
       waitingFor: `step ${index + 1} of ${spec.steps.length} (${describeStep(nextStep)}) to collect evidence`,
@@ -327,12 +332,13 @@ function banditArms(report: RolloutReport | null, spec: RolloutSpec): BanditArm[
   });
 }
 
-function decideBandit(state: RolloutState, evidence: Evidence, now: number, deadline: number): Decision {
-  const { spec } = state;
+function decideBandit(previous: RolloutState, evidence: Evidence, now: number, deadline: number): Decision {
+  const { spec } = previous;
   const b = spec.bandit;
-  const bandit = state.bandit!;
+  const bandit = previous.bandit!;
   const arms = banditArms(evidence.report, spec);
   const fewest = Math.min(...arms.map((a) => a.successes + a.failures));
+  const state = { ...previous, countedInStep: fewest };
   const burnInUntil = state.startedAt + b.burnInSeconds * 1000;
   if (now < burnInUntil || fewest < b.burnInLabelled) {
     const needs = [
@@ -489,6 +495,7 @@ export function resume(state: RolloutState, report: RolloutReport | null, now: n
     stepStartedAt: now,
     rowsAtStepStart: counts.rows,
     labelledAtStepStart: counts.labelled,
+    countedInStep: 0,
     hookHold: null,
     waitingFor: text,
   });

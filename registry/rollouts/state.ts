@@ -65,6 +65,9 @@ export interface RolloutState {
    * growth since. */
   rowsAtStepStart: number;
   labelledAtStepStart: number;
+  /** What the step has collected toward step_min_labelled at the last decision (labelled rows; in a
+   * shadow step the candidate's rows; for a bandit the thinner arm's labelled rows). */
+  countedInStep: number;
   /** The policy before the rollout; a rollback restores exactly this. */
   baseline: PolicyBody;
   /** The policy the controller last wrote; anything else found in policy.json is a person's change. */
