@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
+import type { RolloutView } from '../registry/rollouts/view';
 import { CliError } from './output';
 
 export interface ModelSummary {
@@ -93,6 +94,18 @@ export class RegistryClient {
 
   deleteAlias(model: string, alias: string): Promise<Policy> {
     return this.json('DELETE', `/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`);
+  }
+
+  startRollout(model: string, body: Record<string, unknown>): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts`, body);
+  }
+
+  getRollout(model: string): Promise<RolloutView> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/rollouts/current`);
+  }
+
+  rolloutAction(model: string, verb: 'pause' | 'resume' | 'abort'): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts/current/${verb}`);
   }
 
   /** Streams the multipart body in 64 KiB chunks, reporting bytes sent. */
