@@ -7,6 +7,7 @@ import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
 import { registerRolloutCommands } from './commands/rollout';
+import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
 const program = new Command('modelgate')
@@ -19,6 +20,7 @@ registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
 registerRolloutCommands(program);
+registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);

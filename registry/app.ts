@@ -9,8 +9,9 @@ import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
-import { requireAdmin } from './auth';
+import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
+import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import type { RolloutController } from './rollouts/executor';
@@ -22,7 +23,7 @@ import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
 import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -33,6 +34,8 @@ export interface RegistryDeps {
   /** The rollout controller; without it the rollout endpoints answer 404. */
   rollouts?: RolloutController;
   now?: () => number;
+  /** Proves a new instance serves the model and version it claims before it joins routing. */
+  verifyInstance: VerifyInstance;
 }
 
 export interface RegistryApp {
@@ -78,6 +81,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
@@ -139,7 +143,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       .map((i) => ({
         url: i.url,
         backend: i.backend ?? null,
-        lastSeen: new Date(i.lastSeenMs).toISOString(),
+        last_seen: new Date(i.lastSeenMs).toISOString(),
       }));
   }
 
@@ -158,7 +162,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       status: 'healthy',
       service: 'registry',
       models: catalog.size,
-      routesRevision: routes.current().revision,
+      routes_revision: routes.current().revision,
     });
   });
   app.get('/metrics', metricsHandler(deps.metricsRegistry));
@@ -172,7 +176,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         weights: Object.fromEntries(e.policy.variants.map((v) => [v.version, v.weight])),
         aliases: e.policy.aliases,
         revision: e.policy.revision,
-        liveInstances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
+        live_instances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
       })),
     });
   });
@@ -191,7 +195,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         description: md.description,
         framework: md.framework,
         format: md.format,
-        inputWidth: inputWidth(md),
+        input_width: inputWidth(md),
         features: md.inputs[0]!.features.length,
         labels: md.outputs[0]!.labels,
         metrics: md.metrics,
@@ -257,7 +261,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       res.status(201).json({
         model,
         version: published.version,
-        createdModel: published.createdModel,
+        created_model: published.createdModel,
         metadata: published.metadata,
         policy: published.policy,
       });
@@ -339,7 +343,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     res.json(pageAudit(await readAudit(store.root, model), offset, limit));
   });
 
-  app.post('/instances', ...jsonBody('16kb'), async (req, res) => {
+  app.post('/instances', instanceAuth, ...jsonBody('16kb'), async (req, res) => {
     const parsed = heartbeatSchema.safeParse(req.body);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
@@ -361,6 +365,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         `model "${beat.model}" has no version "${beat.version}" in the registry's store`,
       );
     sweep();
+    if (beat.ready && !instances.has(beat.model, beat.version, beat.url)) await deps.verifyInstance(beat);
     if (instances.heartbeat(beat)) {
       publishRoutes();
       logger.info(beat.ready ? 'instance joined' : 'instance left', {

@@ -10,6 +10,7 @@ import { createLogger } from '../common/logger';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
+import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
 import { noEvidence } from './rollouts/evidence';
@@ -65,6 +66,7 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     instances: createInstances(config.instanceTtlMs, now),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
     rollouts,
     now,
   });
@@ -73,6 +75,11 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   if (config.adminTokens.length === 0) {
     logger.warn(
       'no ADMIN_TOKEN set: reads work, every write is refused until the registry is restarted with one',
+    );
+  }
+  if (config.instanceTokens.length === 0) {
+    logger.warn(
+      'no INSTANCE_TOKEN or ADMIN_TOKEN set: model-servers cannot register, so nothing is routable; set one here and the same value on every model-server',
     );
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));

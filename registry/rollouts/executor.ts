@@ -175,7 +175,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
       who: ROLLOUT_ACTOR,
       action: 'rollout.transition',
       model: state.model,
-      requestId: state.id,
+      request_id: state.id,
       before: { state: t.from },
       after: { state: t.to, step_index: t.step_index, reason: t.reason },
       why: t.text,

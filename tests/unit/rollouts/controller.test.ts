@@ -80,7 +80,12 @@ async function harness(root?: string): Promise<Harness> {
     tickMs: 60_000,
   });
   const app = createApp({
-    config: { adminTokens: [{ name: 'alice', token: TOKEN }], maxUploadBytes: 1e6, instanceTtlMs: 6000 },
+    config: {
+      adminTokens: [{ name: 'alice', token: TOKEN }],
+      instanceTokens: [{ name: 'alice', token: TOKEN }],
+      maxUploadBytes: 1e6,
+      instanceTtlMs: 6000,
+    },
     logger,
     metricsRegistry,
     metrics,
@@ -88,6 +93,7 @@ async function harness(root?: string): Promise<Harness> {
     instances: createInstances(6000, now),
     routes: createRoutesTable(0),
     checkArtifact: async () => undefined,
+    verifyInstance: async () => undefined,
     rollouts: controller,
     now,
   });
