@@ -40,6 +40,8 @@ export interface RolloutEvidenceSource {
     control: string;
     candidates: string[];
     unit: 'request' | 'user';
+    /** The split the experiment starts under, for its sample-ratio check. */
+    weights: Record<string, number>;
   }): Promise<string | null>;
   stopExperiment(o: { model: string; id: string }): Promise<void>;
   report(o: { model: string; experimentId: string | null }): Promise<RolloutReport | null>;
@@ -295,6 +297,34 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     return file;
   }
 
+  /** The experiment starts once the first step's policy is in place (an experiment needs its
+   * candidate in the split), and again after a stop cut that off. */
+  async function ensureExperiment(state: RolloutState): Promise<RolloutState> {
+    if (state.experimentId !== null || isFinal(state.phase)) return state;
+    const { spec } = state;
+    let id: string | null;
+    try {
+      id = await evidence.startExperiment({
+        model: state.model,
+        control: spec.control,
+        candidates: [spec.candidate],
+        unit: spec.unit,
+        weights: Object.fromEntries(state.expected.variants.map((v) => [v.version, v.weight])),
+      });
+    } catch (err) {
+      logger.warn('could not start the experiment of a rollout; trying again on the next tick', {
+        model: state.model,
+        rollout: state.id,
+        error: (err as Error).message,
+      });
+      return state;
+    }
+    if (id === null) return state;
+    const next = { ...state, experimentId: id };
+    await persist(state.model, { state: next, pending: [] });
+    return next;
+  }
+
   async function tickModel(model: string): Promise<void> {
     await serial(model, async () => {
       const file = await load(model);
@@ -387,18 +417,12 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         }
         const policy = await currentPolicy(model);
         const spec = parseRolloutSpec(body, { model, versions, policy });
-        const experimentId = await evidence.startExperiment({
-          model,
-          control: spec.control,
-          candidates: [spec.candidate],
-          unit: spec.unit,
-        });
         const { state, actions } = startRollout({
           id: deps.newId(),
           model,
           spec,
           policy: bodyOf(policy),
-          experimentId,
+          experimentId: null,
           now: deps.now(),
         });
         if (existing) await archiveRollout(root, model, existing.state);
@@ -413,8 +437,9 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           { next: state, actions, wakeAt: deps.now() },
           null,
         );
+        const withExperiment = await ensureExperiment(started);
         schedule();
-        return started;
+        return withExperiment;
       });
     },
 
