@@ -44,7 +44,7 @@ export interface RolloutEvidenceSource {
     weights: Record<string, number>;
   }): Promise<string | null>;
   stopExperiment(o: { model: string; id: string }): Promise<void>;
-  report(o: { model: string; experimentId: string | null }): Promise<RolloutReport | null>;
+  report(o: { model: string; experimentId: string | null; alpha: number }): Promise<RolloutReport | null>;
 }
 
 export interface RolloutControllerDeps {
@@ -123,7 +123,11 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
 
   async function loadReport(state: RolloutState): Promise<RolloutReport | null> {
     try {
-      return await evidence.report({ model: state.model, experimentId: state.experimentId });
+      return await evidence.report({
+        model: state.model,
+        experimentId: state.experimentId,
+        alpha: state.spec.alpha,
+      });
     } catch (err) {
       logger.warn('could not compute the experiment report for a rollout', {
         model: state.model,
