@@ -51,7 +51,6 @@ export function createFixture(
     now: Date.now,
     random: Math.random,
     fetchRoutes: () => new Promise(() => undefined),
-    predictionLog: false,
     ...overrides,
   });
   if (routes) gateway.table.apply({ status: 200, routes });
