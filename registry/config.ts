@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -39,6 +40,11 @@ export const RegistryEnv = z.object({
   STORE_SCAN_MS: envFields.positiveInt(2000),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  /** The evidence store: experiments live there, and their reports read it. */
+  DATABASE_URL: trackingEnvFields.DATABASE_URL,
+  EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
+  /** How often the registry recomputes running experiments' gauges. */
+  EXPERIMENT_GAUGES_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -53,11 +59,17 @@ export type RegistryConfig = Readonly<{
   storeScanMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  databaseUrl: string;
+  experimentLookMs: number;
+  experimentGaugesMs: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
   const e = parseEnv(RegistryEnv, env);
-  const adminTokens = [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS];
+  const adminTokens = [
+    ...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []),
+    ...e.ADMIN_TOKENS,
+  ];
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -70,5 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     storeScanMs: e.STORE_SCAN_MS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    databaseUrl: e.DATABASE_URL,
+    experimentLookMs: e.EXPERIMENT_LOOK_MS,
+    experimentGaugesMs: e.EXPERIMENT_GAUGES_MS,
   });
 }

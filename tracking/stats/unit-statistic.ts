@@ -85,6 +85,19 @@ export class UnitAccumulator {
     };
   }
 
+  /** `n` observations that are each their own unit (no unit key), `y` of them successes. */
+  addIndependent(increment: { y: number; m: number }): void {
+    const s = this.stat;
+    this.stat = {
+      units: s.units + increment.m,
+      sumY: s.sumY + increment.y,
+      sumY2: s.sumY2 + increment.y,
+      sumM: s.sumM + increment.m,
+      sumM2: s.sumM2 + increment.m,
+      sumYM: s.sumYM + increment.y,
+    };
+  }
+
   get statistic(): UnitStatistic {
     return this.stat;
   }
