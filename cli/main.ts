@@ -2,6 +2,7 @@
 /** The one `modelgate` binary: every service as a container runs it, plus the operator's commands.
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
+import { registerExperimentCommands } from './commands/experiment';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
@@ -20,6 +21,7 @@ registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
 registerRolloutCommands(program);
+registerExperimentCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -44,6 +45,11 @@ export const RegistryEnv = z.object({
   ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  /** The evidence store: experiments live there, and their reports read it. */
+  DATABASE_URL: trackingEnvFields.DATABASE_URL,
+  EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
+  /** How often the registry recomputes running experiments' gauges. */
+  EXPERIMENT_GAUGES_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -60,6 +66,9 @@ export type RegistryConfig = Readonly<{
   webhook: { timeoutMs: number; attempts: number; backoffMs: number };
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  databaseUrl: string;
+  experimentLookMs: number;
+  experimentGaugesMs: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -86,5 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    databaseUrl: e.DATABASE_URL,
+    experimentLookMs: e.EXPERIMENT_LOOK_MS,
+    experimentGaugesMs: e.EXPERIMENT_GAUGES_MS,
   });
 }

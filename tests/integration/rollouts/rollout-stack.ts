@@ -98,6 +98,7 @@ export async function startRolloutStack(): Promise<RolloutStack> {
       ADMIN_TOKEN,
       DATABASE_URL: `sqlite:${path.join(dataDir, 'modelgate.db')}`,
       TRACKING_FLUSH_MS: '50',
+      EXPERIMENT_LOOK_MS: '1000',
       ROUTES_WAIT_S: '2',
       BREAKER_VOLUME_THRESHOLD: '3',
       BREAKER_RESET_TIMEOUT_MS: '1000',
