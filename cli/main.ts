@@ -3,10 +3,12 @@
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
+import { registerExperimentCommands } from './commands/experiment';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
+import { registerRolloutCommands } from './commands/rollout';
 import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
@@ -22,6 +24,8 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerRolloutCommands(program);
+registerExperimentCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -3,17 +3,24 @@
  * the files themselves under the store lock. */
 import { rm } from 'node:fs/promises';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
+import type { ExperimentGauges } from '../tracking/experiments/gauges';
+import type { ExperimentRepository } from '../tracking/experiments/repository';
+import type { EvidenceSchema } from '../tracking/store/schema';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
+import { createRegistryExperiments } from './experiments';
 import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
+import type { RolloutController } from './rollouts/executor';
+import { rolloutRouter } from './rollouts/router';
 import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
@@ -29,8 +36,19 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** The rollout controller; without it the rollout endpoints answer 404. */
+  rollouts?: RolloutController;
+  now?: () => number;
   /** Proves a new instance serves the model and version it claims before it joins routing. */
   verifyInstance: VerifyInstance;
+  /** Experiments in the evidence store (DATABASE_URL); without it the experiment API is absent. */
+  experiments?: {
+    repository: ExperimentRepository;
+    db: Kysely<EvidenceSchema>;
+    now(): number;
+    lookEveryMs: number;
+    gauges?: ExperimentGauges;
+  };
 }
 
 export interface RegistryApp {
@@ -41,6 +59,8 @@ export interface RegistryApp {
   sweep(): void;
   /** Ends held long-polls (with 304) so the server can close promptly. */
   close(): void;
+  /** Recomputes the verdict gauges of running experiments (on a timer in main.ts). */
+  publishExperimentGauges(): Promise<void>;
 }
 
 const MAX_WAIT_SECONDS = 60;
@@ -81,9 +101,18 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
   let refreshing: Promise<void> = Promise.resolve();
+  const experiments = deps.experiments
+    ? createRegistryExperiments({
+        ...deps.experiments,
+        logger,
+        admin,
+        policyOf: (model) => modelEntry(model).policy,
+        changed: () => refresh(),
+      })
+    : undefined;
 
   function publishRoutes(): void {
-    if (routes.update(buildRoutesModels(catalog, instances)))
+    if (routes.update(buildRoutesModels(catalog, instances, experiments?.routing())))
       metrics.routesRevision.set(routes.current().revision);
     metrics.liveInstances.reset();
     for (const [model, entry] of catalog) {
@@ -94,6 +123,13 @@ export function createApp(deps: RegistryDeps): RegistryApp {
 
   async function rescan(): Promise<void> {
     catalog = await store.catalog();
+    if (experiments) {
+      try {
+        await experiments.sync(new Map([...catalog].map(([name, entry]) => [name, entry.policy])));
+      } catch (err) {
+        logger.warn('could not bring experiments in step with policies', { error: String(err) });
+      }
+    }
     metrics.policyRevision.reset();
     for (const [model, entry] of catalog) metrics.policyRevision.set({ model }, entry.policy.revision);
     publishRoutes();
@@ -294,6 +330,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     const policy = await store.updatePolicy(model, req.body, ifMatch, actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     logger.info('policy updated', { model, revision: policy.revision, who: actorOf(res).who });
     sendPolicy(res, policy);
   });
@@ -316,6 +353,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       actorOf(res),
     );
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -324,6 +362,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     const alias = param(req, 'alias', 'alias');
     const policy = await store.deleteAlias(model, alias, parseIfMatch(req.get('if-match')), actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -389,8 +428,19 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     res.json(table);
   });
 
+  if (deps.rollouts) {
+    app.use(rolloutRouter({ controller: deps.rollouts, admin, json, actorOf, now: deps.now ?? Date.now }));
+  }
+  if (experiments) app.use(experiments.router);
+
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
-  return { app, refresh, sweep, close: () => shutdown.abort() };
+  return {
+    app,
+    refresh,
+    sweep,
+    close: () => shutdown.abort(),
+    publishExperimentGauges: () => experiments?.publishGauges() ?? Promise.resolve(),
+  };
 }

@@ -11,7 +11,7 @@ import { runRegistry } from '../../registry/main';
 import { action, CliError, createOutput } from '../output';
 import { RegistryClient, type UploadFile } from '../registry-client';
 
-function client(): RegistryClient {
+export function client(): RegistryClient {
   let url: string;
   try {
     url = parseHttpUrl('REGISTRY_URL', process.env.REGISTRY_URL?.trim() || 'http://127.0.0.1:8100');
@@ -21,7 +21,7 @@ function client(): RegistryClient {
   return new RegistryClient(url, process.env.ADMIN_TOKEN?.trim() || undefined);
 }
 
-function name(kind: string, value: string): string {
+export function name(kind: string, value: string): string {
   if (!nameSchema.safeParse(value).success) {
     throw new CliError(
       `${kind} ${JSON.stringify(value)} is not a valid name: use lower-case letters, digits, ".", "_" and "-"`,
