@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../common/logger';
+import { onSupervisorGone, tellSupervisor } from '../common/supervised';
 
 const METRICS_REQUEST = 'modelgate:metrics-request';
 const METRICS_REPLY = 'modelgate:metrics-reply';
@@ -40,7 +41,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   cluster.once('listening', (_worker, address) => {
     const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`;
     logger.info('listening', { event: 'listening', port: address.port, url, workers: options.workers });
-    process.send?.({ type: 'listening', port: address.port });
+    void tellSupervisor({ type: 'listening', port: address.port, url });
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -70,6 +71,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   };
   process.once('SIGTERM', () => handler('SIGTERM'));
   process.once('SIGINT', () => handler('SIGINT'));
+  onSupervisorGone(() => handler('disconnect'));
 }
 
 /** In a worker: lets the primary collect this worker's registry, and returns the function /metrics

@@ -10,6 +10,7 @@ import { type DataPlane, recordedReason } from '../dataplane';
 import type { CallLocals, PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { selectionOf } from '../selection';
+import { isLive, namesOneVersion, primaryVersion, versionsInOrder } from './model-view';
 import { checkNumbers, isObject } from './rows';
 
 export interface ProtocolDeps {
@@ -20,10 +21,10 @@ export interface ProtocolDeps {
   serverVersion: string;
 }
 
-function versionMetadata(model: ModelRoute, v: VersionRoute) {
+function versionMetadata(model: ModelRoute, v: VersionRoute, versions: string[] = [v.version]) {
   return {
     name: model.name,
-    versions: [v.version],
+    versions,
     platform: 'tensorflowjs',
     inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, v.inputWidth] }],
     outputs: [
@@ -91,18 +92,38 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   const lookup = (req: Request) => {
     const model = plane.resolveModel(String(req.params.model));
     const named = req.params.version === undefined ? undefined : String(req.params.version);
-    const choice = plane.choose(model, selectionOf(req, model, { version: named }));
-    return { model, choice, named };
+    const selection = selectionOf(req, model, { version: named });
+    return { model, selection, choose: () => plane.choose(model, selection) };
   };
 
   const metadata = (req: Request, res: Response) => {
-    const { model, choice } = lookup(req);
+    const { model, selection, choose } = lookup(req);
+    if (!namesOneVersion(selection)) {
+      // The model as a whole: its live versions, its shape from the version with most traffic.
+      const live = versionsInOrder(model).filter(isLive);
+      res.json(
+        versionMetadata(
+          model,
+          primaryVersion(model),
+          live.map((v) => v.version),
+        ),
+      );
+      return;
+    }
+    const choice = choose();
     res.setHeader('X-Model-Version', choice.version.version);
     res.locals.version = choice.version.version;
     res.json(versionMetadata(model, choice.version));
   };
   const ready = (req: Request, res: Response) => {
-    const { model, choice } = lookup(req);
+    const { model, selection, choose } = lookup(req);
+    if (!namesOneVersion(selection)) {
+      const live = versionsInOrder(model).filter(isLive);
+      if (live.length === 0) throw new AppError('not_ready', `model "${model.name}" has no live instance`);
+      res.json({ name: model.name, ready: true, versions: live.map((v) => v.version) });
+      return;
+    }
+    const choice = choose();
     const up = choice.version.upstreams.some((u) => u.available());
     res.setHeader('X-Model-Version', choice.version.version);
     if (!up)

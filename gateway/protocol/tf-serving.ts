@@ -7,6 +7,7 @@ import { recordedReason } from '../dataplane';
 import type { PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { selectionOf } from '../selection';
+import { isLive, namesOneVersion, primaryVersion, versionsInOrder } from './model-view';
 import { type ProtocolDeps, relay } from './oip-v2';
 import { checkNumbers, isObject } from './rows';
 
@@ -49,20 +50,21 @@ function checkRows(rows: unknown[], width: number, maxRows: number): void {
   });
 }
 
-function status(model: ModelRoute, v: VersionRoute) {
-  const up = v.upstreams.some((u) => u.available());
+function versionStatus(model: ModelRoute, v: VersionRoute) {
+  const up = isLive(v);
   return {
-    model_version_status: [
-      {
-        version: v.version,
-        state: up ? 'AVAILABLE' : 'UNAVAILABLE',
-        status: {
-          error_code: up ? 'OK' : 'UNAVAILABLE',
-          error_message: up ? '' : `no live instance of ${model.name}/${v.version}`,
-        },
-      },
-    ],
+    version: v.version,
+    state: up ? 'AVAILABLE' : 'UNAVAILABLE',
+    status: {
+      error_code: up ? 'OK' : 'UNAVAILABLE',
+      error_message: up ? '' : `no live instance of ${model.name}/${v.version}`,
+    },
   };
+}
+
+/** One version's status, or every version's (in name order) when the caller named none. */
+function status(model: ModelRoute, versions: readonly VersionRoute[]) {
+  return { model_version_status: versions.map((v) => versionStatus(model, v)) };
 }
 
 function metadata(model: ModelRoute, v: VersionRoute) {
@@ -91,18 +93,22 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
   const { plane } = deps;
   const router = Router();
 
-  const lookup = (req: Request, m: RegExpExecArray) => {
-    const model = plane.resolveModel(m[1]!);
-    const choice = plane.choose(model, selectionOf(req, model, { version: m[2], label: m[3] }));
-    return { model, choice };
-  };
-
   router.get(STATUS, (req: Request, res: Response) => {
     const m = STATUS.exec(req.path)!;
-    const { model, choice } = lookup(req, m);
+    const model = plane.resolveModel(m[1]!);
+    const selection = selectionOf(req, model, { version: m[2], label: m[3] });
+    if (!namesOneVersion(selection)) {
+      // The model as a whole, the same answer every time: all versions' states, and the metadata of
+      // the version with most traffic.
+      const primary = primaryVersion(model);
+      if (m[4]) res.setHeader('X-Model-Version', primary.version);
+      res.json(m[4] ? metadata(model, primary) : status(model, versionsInOrder(model)));
+      return;
+    }
+    const choice = plane.choose(model, selection);
     res.setHeader('X-Model-Version', choice.version.version);
     res.locals.version = choice.version.version;
-    res.json(m[4] ? metadata(model, choice.version) : status(model, choice.version));
+    res.json(m[4] ? metadata(model, choice.version) : status(model, [choice.version]));
   });
 
   router.use(notFoundHandler());
