@@ -8,6 +8,7 @@ import type { BenchContext, Scenario } from './harness/context';
 import { findWrk } from './harness/load';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { renderResults, type Section, writeIntoReadme } from './harness/report';
+import { cpuScenario } from './scenarios/cpu';
 import { gatewayScenario } from './scenarios/gateway';
 import { haproxyScenario } from './scenarios/haproxy';
 import { memoryScenario } from './scenarios/memory';
@@ -21,6 +22,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'model-server': modelServerScenario,
   gateway: gatewayScenario,
   haproxy: haproxyScenario,
+  cpu: cpuScenario,
   reference: referenceScenario,
   scaling: scalingScenario,
   memory: memoryScenario,
