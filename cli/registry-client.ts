@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
+import type { DriftAnswer } from '../registry/drift/readings';
 import { CliError } from './output';
 
 export interface ModelSummary {
@@ -93,6 +94,10 @@ export class RegistryClient {
 
   deleteAlias(model: string, alias: string): Promise<Policy> {
     return this.json('DELETE', `/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`);
+  }
+
+  getDrift(model: string): Promise<DriftAnswer> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/drift`);
   }
 
   /** Streams the multipart body in 64 KiB chunks, reporting bytes sent. */
