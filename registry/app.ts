@@ -11,6 +11,8 @@ import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin } from './auth';
 import type { RegistryConfig } from './config';
+import { consoleRouter } from './console';
+import { type ReadMetrics, readModelDrift } from './drift/readings';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import { buildRoutesModels, type RoutesTable } from './routes';
@@ -28,6 +30,10 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** Fetches an instance's /metrics text, for the drift read. */
+  readMetrics: ReadMetrics;
+  /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
+  consoleDir?: string;
 }
 
 export interface RegistryApp {
@@ -157,6 +163,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     });
   });
   app.get('/metrics', metricsHandler(deps.metricsRegistry));
+  app.use('/console', consoleRouter(deps.consoleDir));
 
   app.get('/models', (_req, res) => {
     sweep();
@@ -321,6 +328,21 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     const policy = await store.deleteAlias(model, alias, parseIfMatch(req.get('if-match')), actorOf(res));
     await refresh();
     sendPolicy(res, policy);
+  });
+
+  app.get('/models/:model/drift', async (req, res) => {
+    sweep();
+    const model = param(req, 'model', 'model');
+    const entry = modelEntry(model);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json(
+      await readModelDrift({
+        model,
+        versions: [...entry.versions.values()],
+        instancesOf: (version) => instances.urlsOf(model, version),
+        readMetrics: deps.readMetrics,
+      }),
+    );
   });
 
   app.get('/models/:model/audit', async (req, res) => {

@@ -9,10 +9,14 @@ import { createLogger } from '../common/logger';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
+import { fetchMetrics } from './drift/readings';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
 import { createRoutesTable } from './routes';
 import { createModelStore } from './store/model-store';
+
+/** A model-server answers /metrics in milliseconds; one that takes longer is reported, not waited on. */
+const DRIFT_READ_TIMEOUT_MS = 2000;
 
 export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -47,6 +51,9 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     instances: createInstances(config.instanceTtlMs, now),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    readMetrics: fetchMetrics(DRIFT_READ_TIMEOUT_MS),
+    // dist/registry/main.js → dist/console, where `npm run build` puts the page.
+    consoleDir: path.resolve(__dirname, '..', 'console'),
   });
   await registry.refresh();
   if (config.adminTokens.length === 0) {
