@@ -186,6 +186,7 @@ async function up(options: UpOptions): Promise<void> {
       `  gateway      ${gatewayUrl}   (POST /predict, /v2, /v1, /metrics)`,
       `  API docs     ${gatewayUrl}/docs`,
       `  registry     ${registryUrl}`,
+      `  console      ${registryUrl}/console   (models, traffic, experiments, rollouts, drift, audit)`,
       ...servers.map((s, i) => `  ${s.spec.name.padEnd(12)} ${serverUrls[i]}`),
       // A token the user supplied is theirs already; only a generated one is worth printing.
       process.env.ADMIN_TOKEN

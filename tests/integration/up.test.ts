@@ -102,6 +102,11 @@ describe('modelgate up', () => {
     gatewayUrl = /gateway\s+(http:\/\/\S+)/.exec(await waitForLine(/^ {2}gateway\s+http/))![1]!;
     expect(await waitForLine(/^ {2}API docs\s+http/)).toContain(`${gatewayUrl}/docs`);
     expect(await waitForLine(/^ {2}admin token\s+/)).toMatch(/admin token\s+[0-9a-f]{48} \(generated/);
+    const consoleUrl = /console\s+(http:\/\/\S+)/.exec(await waitForLine(/^ {2}console\s+http/))![1]!;
+    expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console$/);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>modelgate console</title>');
     for (const name of ['registry', 'digits/1', 'penguins/1', 'penguins/2']) {
       expect(lines.some((l) => l.startsWith(`[${name}] `))).toBe(true);
     }
