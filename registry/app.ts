@@ -9,10 +9,11 @@ import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
-import { requireAdmin } from './auth';
+import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
 import { consoleRouter } from './console';
 import { type ReadMetrics, readModelDrift } from './drift/readings';
+import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import { buildRoutesModels, type RoutesTable } from './routes';
@@ -22,7 +23,7 @@ import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
 import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -34,6 +35,8 @@ export interface RegistryDeps {
   readMetrics: ReadMetrics;
   /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
   consoleDir?: string;
+  /** Proves a new instance serves the model and version it claims before it joins routing. */
+  verifyInstance: VerifyInstance;
 }
 
 export interface RegistryApp {
@@ -79,6 +82,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
@@ -353,7 +357,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     res.json(pageAudit(await readAudit(store.root, model), offset, limit));
   });
 
-  app.post('/instances', ...jsonBody('16kb'), async (req, res) => {
+  app.post('/instances', instanceAuth, ...jsonBody('16kb'), async (req, res) => {
     const parsed = heartbeatSchema.safeParse(req.body);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
@@ -375,6 +379,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         `model "${beat.model}" has no version "${beat.version}" in the registry's store`,
       );
     sweep();
+    if (beat.ready && !instances.has(beat.model, beat.version, beat.url)) await deps.verifyInstance(beat);
     if (instances.heartbeat(beat)) {
       publishRoutes();
       logger.info(beat.ready ? 'instance joined' : 'instance left', {

@@ -10,6 +10,7 @@ import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
 import { fetchMetrics } from './drift/readings';
+import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
 import { createRoutesTable } from './routes';
@@ -54,11 +55,17 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     readMetrics: fetchMetrics(DRIFT_READ_TIMEOUT_MS),
     // dist/registry/main.js → dist/console, where `npm run build` puts the page.
     consoleDir: path.resolve(__dirname, '..', 'console'),
+    verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
   });
   await registry.refresh();
   if (config.adminTokens.length === 0) {
     logger.warn(
       'no ADMIN_TOKEN set: reads work, every write is refused until the registry is restarted with one',
+    );
+  }
+  if (config.instanceTokens.length === 0) {
+    logger.warn(
+      'no INSTANCE_TOKEN or ADMIN_TOKEN set: model-servers cannot register, so nothing is routable; set one here and the same value on every model-server',
     );
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
