@@ -48,9 +48,14 @@ export function DriftPage(props: { model: string }) {
             <div key={i.url}>
               <p class="small">
                 <code>{i.url}</code>:{' '}
-                {i.ok
-                  ? `window of ${formatCount(i.window_rows)} rows; predicted classes PSI ${formatNumber(i.prediction_psi)}`
-                  : i.error}
+                {i.ok ? (
+                  <>
+                    window of {formatCount(i.window_rows)} rows; predicted classes PSI{' '}
+                    <Level level={psiLevel(i.prediction_psi)} value={formatNumber(i.prediction_psi)} />
+                  </>
+                ) : (
+                  i.error
+                )}
               </p>
               {i.ok && i.features.every((f) => f.psi === null) ? (
                 <p class="muted">

@@ -1,8 +1,9 @@
 /** GET /models/:m/drift and `modelgate drift M` against a real registry and model-server: the numbers
- * are the ones the model-server exports on /metrics, an unreachable instance is reported in the answer,
+ * are the ones the model-server exports on /metrics, an instance whose metrics cannot be read is reported in the answer,
  * bad names and unknown models are 4xx with a message, and the registry serves /console. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type InstanceStandIn, startInstanceStandIn } from '../../helpers/instance-stand-in';
 import { ROOT, runCli, type Service, startService } from '../../helpers/processes';
 import { createTestStore, type TestStore } from '../../helpers/test-store';
 
@@ -13,19 +14,20 @@ const TOKEN = 'drift-it-token';
 let store: TestStore;
 let registry: Service;
 let server: Service;
+let standIn: InstanceStandIn;
 
 const json = async (url: string, init?: RequestInit) => {
   const res = await fetch(url, init);
   return { status: res.status, headers: res.headers, body: (await res.json()) as Body };
 };
 
-/** An instance on the discard port: registered, but nothing answers its /metrics. INSTANCE_TTL_MS is
- * long so it outlives a CLI start-up; each test that needs it beats again all the same. */
-async function heartbeatDeadInstance() {
+/** An instance that passes the registry's readiness check but has no /metrics to read. INSTANCE_TTL_MS
+ * is long so it outlives a CLI start-up; each test that needs it beats again all the same. */
+async function heartbeatBlindInstance() {
   const beat = await fetch(`${registry.url}/instances`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({ model: 'penguins', version: '1', url: 'http://127.0.0.1:9' }),
+    body: JSON.stringify({ model: 'penguins', version: '1', url: standIn.url }),
   });
   expect(beat.status).toBe(200);
 }
@@ -39,6 +41,7 @@ beforeAll(async () => {
     INSTANCE_TTL_MS: '30000',
   };
   registry = await startService(['registry'], { env });
+  standIn = await startInstanceStandIn('penguins');
   server = await startService(['model-server', '--model', 'penguins', '--version', '2'], {
     env: { ...env, REGISTRY_URL: registry.url, DRIFT_WINDOW_ROWS: '500' },
     timeoutMs: 120_000,
@@ -53,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  await standIn?.close();
   await registry?.stop();
   await store?.cleanup();
 });
@@ -107,12 +111,12 @@ describe('GET /models/:m/drift', () => {
   });
 
   it('reports an instance whose /metrics cannot be read, and still answers 200', async () => {
-    await heartbeatDeadInstance();
+    await heartbeatBlindInstance();
     const res = await json(`${registry.url}/models/penguins/drift`);
     expect(res.status).toBe(200);
-    const [dead] = res.body.versions[0].instances;
-    expect(dead).toMatchObject({ url: 'http://127.0.0.1:9', ok: false, features: [] });
-    expect(dead.error).toMatch(/^could not read http:\/\/127\.0\.0\.1:9\/metrics: /);
+    const [blind] = res.body.versions[0].instances;
+    expect(blind).toMatchObject({ url: standIn.url, ok: false, features: [] });
+    expect(blind.error).toBe(`could not read ${standIn.url}/metrics: HTTP 404`);
   });
 
   it('answers a bad model name with 400 and an unknown model with 404, as JSON', async () => {
@@ -126,14 +130,14 @@ describe('GET /models/:m/drift', () => {
   });
 
   it('prints the readings as a table with `modelgate drift`', async () => {
-    await heartbeatDeadInstance();
+    await heartbeatBlindInstance();
     const out = await runCli(['drift', 'penguins'], { REGISTRY_URL: registry.url });
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^VERSION\s+INSTANCE\s+WINDOW ROWS\s+FEATURE\s+PSI\s+KS/);
     expect(out.stdout).toMatch(
       new RegExp(`^2\\s+${server.url.replace(/[.:/]/g, '\\$&')}\\s+258\\s+\\S+\\s+\\d\\.\\d{3}`, 'm'),
     );
-    expect(out.stdout).toContain('could not read http://127.0.0.1:9/metrics');
+    expect(out.stdout).toContain(`could not read ${standIn.url}/metrics: HTTP 404`);
     const unknown = await runCli(['drift', 'nope'], { REGISTRY_URL: registry.url });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/model "nope" does not exist/);
