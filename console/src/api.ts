@@ -22,12 +22,19 @@ export interface Answer<T> {
 
 export async function call<T>(
   path: string,
-  options: { method?: string; body?: unknown; ifMatch?: string; signal?: AbortSignal } = {},
+  options: {
+    method?: string;
+    body?: unknown;
+    ifMatch?: string;
+    signal?: AbortSignal;
+    /** Send the admin token on a read too (reads the API guards, like stored predictions). */
+    admin?: boolean;
+  } = {},
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = readToken();
   const method = options.method ?? 'GET';
-  if (token && method !== 'GET') headers.authorization = `Bearer ${token}`;
+  if (token && (method !== 'GET' || options.admin)) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
   let res: Response;

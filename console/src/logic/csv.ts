@@ -11,8 +11,8 @@ function field(value: CsvValue): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(columns: readonly string[], rows: readonly Record<string, CsvValue>[]): string {
+export function toCsv<T extends object>(columns: readonly (keyof T & string)[], rows: readonly T[]): string {
   const lines = [columns.map(field).join(',')];
-  for (const row of rows) lines.push(columns.map((c) => field(row[c])).join(','));
+  for (const row of rows) lines.push(columns.map((c) => field(row[c] as CsvValue)).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
