@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -25,7 +26,6 @@ const GatewayEnv = z.object({
   MAX_BATCH_ROWS: envFields.positiveInt(1024),
   /** 0 turns rate limiting off. */
   RATE_LIMIT_RPS: envFields.nonNegativeNumber(0),
-  LOG_DIR: z.string().min(1).default('./logs'),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
   BODY_LIMIT: byteSize,
@@ -36,7 +36,9 @@ const GatewayEnv = z.object({
   SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
-  PROMETHEUS_URL: envFields.optionalString(),
+  /** Guards the admin-only reads (GET /predictions). */
+  ADMIN_TOKEN: envFields.optionalString(),
+  ...trackingEnvFields,
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

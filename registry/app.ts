@@ -144,7 +144,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       .map((i) => ({
         url: i.url,
         backend: i.backend ?? null,
-        lastSeen: new Date(i.lastSeenMs).toISOString(),
+        last_seen: new Date(i.lastSeenMs).toISOString(),
       }));
   }
 
@@ -163,7 +163,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       status: 'healthy',
       service: 'registry',
       models: catalog.size,
-      routesRevision: routes.current().revision,
+      routes_revision: routes.current().revision,
     });
   });
   app.get('/metrics', metricsHandler(deps.metricsRegistry));
@@ -178,7 +178,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         weights: Object.fromEntries(e.policy.variants.map((v) => [v.version, v.weight])),
         aliases: e.policy.aliases,
         revision: e.policy.revision,
-        liveInstances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
+        live_instances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
       })),
     });
   });
@@ -197,7 +197,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         description: md.description,
         framework: md.framework,
         format: md.format,
-        inputWidth: inputWidth(md),
+        input_width: inputWidth(md),
         features: md.inputs[0]!.features.length,
         labels: md.outputs[0]!.labels,
         metrics: md.metrics,
@@ -263,7 +263,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       res.status(201).json({
         model,
         version: published.version,
-        createdModel: published.createdModel,
+        created_model: published.createdModel,
         metadata: published.metadata,
         policy: published.policy,
       });

@@ -93,7 +93,12 @@ describe('the image HEALTHCHECK command', () => {
     cpSync(path.join(ROOT, 'models', 'penguins'), path.join(store, 'penguins'), { recursive: true });
     const registry = await startService(['registry'], { env: { MODEL_STORE: store, ADMIN_TOKEN: 'hc' } });
     services.push(registry);
-    const env = { MODEL_STORE: store, REGISTRY_URL: registry.url, LOG_DIR: temp, ADMIN_TOKEN: 'hc' };
+    const env = {
+      MODEL_STORE: store,
+      REGISTRY_URL: registry.url,
+      ADMIN_TOKEN: 'hc',
+      DATABASE_URL: `sqlite:${path.join(temp, 'modelgate.db')}`,
+    };
     services.push(await startService(['gateway'], { env }));
     const modelServer = await startService(['model-server', '--model', 'penguins', '--version', '1'], {
       env,

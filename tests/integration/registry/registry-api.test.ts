@@ -147,7 +147,7 @@ describe('reads', () => {
   it('shows one model with metadata summaries, aliases and instances', async () => {
     const res = await call('GET', '/models/iris');
     expect(res.status).toBe(200);
-    expect(res.body.versions.map((v: Body) => [v.version, v.weight, v.aliases, v.inputWidth])).toEqual([
+    expect(res.body.versions.map((v: Body) => [v.version, v.weight, v.aliases, v.input_width])).toEqual([
       ['1', 90, ['stable'], 4],
       ['2', 10, [], 4],
       ['3', 0, [], 4],
@@ -482,7 +482,7 @@ describe('uploads', () => {
   it('creates a new model with all traffic on its first version', async () => {
     const res = await upload('wine', await goodUpload('wine'), { version: 'v1' });
     expect(res.status).toBe(201);
-    expect(res.body.createdModel).toBe(true);
+    expect(res.body.created_model).toBe(true);
     const { policy } = await getPolicy('wine');
     expect(policy.variants).toEqual([{ version: 'v1', weight: 100 }]);
   });
@@ -700,7 +700,7 @@ describe('instances and the routing table', () => {
     expect(routesSchema.safeParse(routes.body).success).toBe(true);
     expect(routes.body.models.iris.versions['2'].instances).toEqual([standIn.url]);
     expect(standIn.asked).toContain('/v2/models/iris/versions/2/ready');
-    expect(routes.body.models.iris.versions['2']).toMatchObject({ inputWidth: 4, labels: ['a', 'b', 'c'] });
+    expect(routes.body.models.iris.versions['2']).toMatchObject({ input_width: 4, labels: ['a', 'b', 'c'] });
     await beat({ model: 'iris', version: '2', url: standIn.url, ready: false });
     expect((await call('GET', '/routes')).body.models.iris.versions['2'].instances).toEqual([]);
   });
