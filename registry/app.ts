@@ -8,6 +8,8 @@ import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
+import { parsePredictionsQuery } from '../tracking/predictions-params';
+import type { PredictionFilter, PredictionPage } from '../tracking/predictions-query';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
@@ -33,6 +35,8 @@ export interface RegistryDeps {
   checkArtifact: ArtifactCheck;
   /** Fetches an instance's /metrics text, for the drift read. */
   readMetrics: ReadMetrics;
+  /** Stored prediction rows with their feedback, from the evidence store (DATABASE_URL). */
+  predictions: (filter: PredictionFilter) => Promise<PredictionPage>;
   /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
   consoleDir?: string;
   /** Proves a new instance serves the model and version it claims before it joins routing. */
@@ -347,6 +351,33 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         readMetrics: deps.readMetrics,
       }),
     );
+  });
+
+  // Stored rows are an admin read, as on the gateway's GET /predictions: they hold what callers sent.
+  app.get('/models/:model/predictions', admin, async (req, res) => {
+    const model = param(req, 'model', 'model');
+    modelEntry(model);
+    const filter = parsePredictionsQuery(req.query, {
+      modelInQuery: false,
+      usage:
+        'GET /models/:m/predictions takes version, feedback (correct|incorrect|unlabelled), since, until, limit, cursor',
+    });
+    let page: PredictionPage;
+    try {
+      page = await deps.predictions({ ...filter, model });
+    } catch (err) {
+      logger.warn('evidence store call failed', { what: 'listing predictions', error: String(err) });
+      throw new AppError(
+        'not_ready',
+        'the evidence store (DATABASE_URL) did not answer; retry shortly',
+        undefined,
+        {
+          'Retry-After': '2',
+        },
+      );
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(page);
   });
 
   app.get('/models/:model/audit', async (req, res) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -37,6 +38,8 @@ export const RegistryEnv = z.object({
   /** How often the store is re-read, so changes made by another registry process on the same store
    * reach this process's routing table. Own writes are visible at once. */
   STORE_SCAN_MS: envFields.positiveInt(2000),
+  /** The evidence store the registry reads (stored predictions for the console). */
+  DATABASE_URL: trackingEnvFields.DATABASE_URL,
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
 });
@@ -51,13 +54,17 @@ export type RegistryConfig = Readonly<{
   maxUploadBytes: number;
   instanceTtlMs: number;
   storeScanMs: number;
+  databaseUrl: string;
   logLevel: string;
   logFormat: 'json' | 'pretty';
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
   const e = parseEnv(RegistryEnv, env);
-  const adminTokens = [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS];
+  const adminTokens = [
+    ...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []),
+    ...e.ADMIN_TOKENS,
+  ];
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -68,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,
+    databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   });

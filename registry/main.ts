@@ -6,6 +6,8 @@ import { Registry } from 'prom-client';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { listPredictions } from '../tracking/predictions-query';
+import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
@@ -43,6 +45,20 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     observeWrite: (kind, seconds) => metrics.writeDuration.observe({ kind }, seconds),
   });
   await store.recover();
+  // The registry starts before the gateways under `modelgate up`, so it applies pending migrations
+  // first (Kysely's SQLite migration lock is a no-op; one process migrating at a time is the rule).
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(config.databaseUrl, {
+      onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+    });
+  } catch (err) {
+    if (err instanceof DatabaseOpenError) {
+      process.stderr.write(`modelgate registry: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const registry = createApp({
     config,
     logger,
@@ -56,6 +72,7 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     // dist/registry/main.js → dist/console, where `npm run build` puts the page.
     consoleDir: path.resolve(__dirname, '..', 'console'),
     verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
+    predictions: (filter) => listPredictions(database.db, filter),
   });
   await registry.refresh();
   if (config.adminTokens.length === 0) {
@@ -77,5 +94,6 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     clearInterval(scanTimer);
     registry.close();
     await server.close();
+    await database.close();
   });
 }

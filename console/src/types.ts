@@ -1,5 +1,4 @@
-/** The API shapes the console reads (snake_case, as CONTRACTS.md fixes them), and readers that also
- * accept the camelCase names the registry used before the rename, so the page works across it. */
+/** The API shapes the console reads (snake_case, as CONTRACTS.md fixes them). */
 import type { PolicyView } from './logic/policy-change';
 
 export type { PolicyView };
@@ -40,29 +39,6 @@ export interface ModelDetail {
   versions: VersionView[];
 }
 
-type Loose = Record<string, unknown>;
-const either = (o: Loose, snake: string, camel: string) => (o[snake] !== undefined ? o[snake] : o[camel]);
-
-export function readModelSummary(raw: Loose): ModelSummary {
-  return {
-    ...(raw as unknown as ModelSummary),
-    live_instances: Number(either(raw, 'live_instances', 'liveInstances') ?? 0),
-  };
-}
-
-export function readModelDetail(raw: Loose): ModelDetail {
-  const versions = (raw.versions as Loose[]).map((v) => ({
-    ...(v as unknown as VersionView),
-    input_width: Number(either(v, 'input_width', 'inputWidth')),
-    instances: ((v.instances as Loose[]) ?? []).map((i) => ({
-      url: String(i.url),
-      backend: (i.backend as string | null) ?? null,
-      last_seen: String(either(i, 'last_seen', 'lastSeen')),
-    })),
-  }));
-  return { name: String(raw.name), policy: raw.policy as PolicyView, versions };
-}
-
 export interface AuditEntry {
   at: string;
   who: string;
@@ -79,17 +55,6 @@ export interface AuditPage {
   entries: AuditEntry[];
   total: number;
   next_offset: number | null;
-}
-
-export function readAuditPage(raw: Loose): AuditPage {
-  return {
-    entries: ((raw.entries as Loose[]) ?? []).map((e) => ({
-      ...(e as unknown as AuditEntry),
-      request_id: either(e, 'request_id', 'requestId') as string | undefined,
-    })),
-    total: Number(raw.total ?? 0),
-    next_offset: (either(raw, 'next_offset', 'nextOffset') as number | null) ?? null,
-  };
 }
 
 export interface FeatureDrift {

@@ -6,7 +6,7 @@ import { LoadError, Loading } from '../components/ui';
 import { useResource } from '../hooks';
 import { formatTime } from '../logic/format';
 import { asPolicy, describePolicyChange } from '../logic/policy-change';
-import { type AuditEntry, readAuditPage } from '../types';
+import type { AuditEntry, AuditPage } from '../types';
 
 const PAGE = 50;
 
@@ -34,8 +34,7 @@ export function AuditPage(props: { model: string }) {
   const { model } = props;
   const [count, setCount] = useState(PAGE);
   const audit = useResource(
-    (signal) =>
-      get<Record<string, unknown>>(modelPath(model, `/audit?limit=${count}`), signal).then(readAuditPage),
+    (signal) => get<AuditPage>(modelPath(model, `/audit?limit=${count}`), signal),
     [model, count],
     10_000,
   );

@@ -4,17 +4,16 @@ import { get, modelPath } from '../api';
 import { LoadError, Loading, Updated } from '../components/ui';
 import { useResource } from '../hooks';
 import { formatAgo, formatCount, formatShare, formatTime } from '../logic/format';
-import { type ModelDetail, type ModelSummary, readModelDetail, readModelSummary } from '../types';
+import type { ModelDetail, ModelSummary } from '../types';
 
 const REFRESH_MS = 5000;
 
 async function loadModels(signal: AbortSignal): Promise<{ summary: ModelSummary; detail: ModelDetail }[]> {
-  const list = await get<{ models: Record<string, unknown>[] }>('/models', signal);
-  const summaries = list.models.map(readModelSummary);
+  const summaries = (await get<{ models: ModelSummary[] }>('/models', signal)).models;
   return Promise.all(
     summaries.map(async (summary) => ({
       summary,
-      detail: readModelDetail(await get<Record<string, unknown>>(modelPath(summary.name), signal)),
+      detail: await get<ModelDetail>(modelPath(summary.name), signal),
     })),
   );
 }

@@ -18,7 +18,7 @@ import {
   type WeightRow,
 } from '../logic/weights';
 import { readToken } from '../token';
-import { readAuditPage, readModelDetail } from '../types';
+import type { AuditPage, ModelDetail } from '../types';
 
 interface Loaded {
   policy: PolicyView;
@@ -28,7 +28,7 @@ interface Loaded {
 
 async function loadTraffic(model: string, signal: AbortSignal): Promise<Loaded> {
   const [detail, policy] = await Promise.all([
-    get<Record<string, unknown>>(modelPath(model), signal).then(readModelDetail),
+    get<ModelDetail>(modelPath(model), signal),
     call<PolicyView>(modelPath(model, '/policy'), { signal }),
   ]);
   return {
@@ -141,9 +141,7 @@ export function TrafficPage(props: { model: string }) {
       if (err instanceof ApiError && err.status === 412) {
         const current =
           (err.details as { current_revision?: number; currentRevision?: number } | undefined) ?? {};
-        const audit = await get<Record<string, unknown>>(modelPath(model, '/audit?limit=50'))
-          .then(readAuditPage)
-          .catch(() => undefined);
+        const audit = await get<AuditPage>(modelPath(model, '/audit?limit=50')).catch(() => undefined);
         setOutcome({
           kind: 'conflict',
           text: conflictMessage({
