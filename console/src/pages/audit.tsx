@@ -6,7 +6,7 @@ import { LoadError, Loading } from '../components/ui';
 import { useResource } from '../hooks';
 import { formatTime } from '../logic/format';
 import { asPolicy, describePolicyChange } from '../logic/policy-change';
-import type { AuditEntry, AuditPage } from '../types';
+import type { AuditEntry, AuditPage as AuditAnswer } from '../types';
 
 const PAGE = 50;
 
@@ -34,7 +34,7 @@ export function AuditPage(props: { model: string }) {
   const { model } = props;
   const [count, setCount] = useState(PAGE);
   const audit = useResource(
-    (signal) => get<AuditPage>(modelPath(model, `/audit?limit=${count}`), signal),
+    (signal) => get<AuditAnswer>(modelPath(model, `/audit?limit=${count}`), signal),
     [model, count],
     10_000,
   );
