@@ -6,6 +6,7 @@ import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
+import { registerRolloutCommands } from './commands/rollout';
 import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
@@ -18,6 +19,7 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerRolloutCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
 import type { DriftAnswer } from '../registry/drift/readings';
+import type { RolloutView } from '../registry/rollouts/view';
 import { CliError } from './output';
 
 export interface ModelSummary {
@@ -98,6 +99,18 @@ export class RegistryClient {
 
   getDrift(model: string): Promise<DriftAnswer> {
     return this.json('GET', `/models/${encodeURIComponent(model)}/drift`);
+  }
+
+  startRollout(model: string, body: Record<string, unknown>): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts`, body);
+  }
+
+  getRollout(model: string): Promise<RolloutView> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/rollouts/current`);
+  }
+
+  rolloutAction(model: string, verb: 'pause' | 'resume' | 'abort'): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts/current/${verb}`);
   }
 
   /** Streams the multipart body in 64 KiB chunks, reporting bytes sent. */

@@ -14,10 +14,12 @@ import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
 import { consoleRouter } from './console';
-import { type ReadMetrics, readModelDrift } from './drift/readings';
+import { fetchMetrics, type ReadMetrics, readModelDrift } from './drift/readings';
 import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
+import type { RolloutController } from './rollouts/executor';
+import { rolloutRouter } from './rollouts/router';
 import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
@@ -33,12 +35,16 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
-  /** Fetches an instance's /metrics text, for the drift read. */
-  readMetrics: ReadMetrics;
-  /** Stored prediction rows with their feedback, from the evidence store (DATABASE_URL). */
-  predictions: (filter: PredictionFilter) => Promise<PredictionPage>;
+  /** Fetches an instance's /metrics text, for the drift read (default: HTTP with a 2 s deadline). */
+  readMetrics?: ReadMetrics;
+  /** Stored prediction rows with their feedback, from the evidence store (DATABASE_URL); without
+   * it GET /models/:m/predictions answers 404. */
+  predictions?: (filter: PredictionFilter) => Promise<PredictionPage>;
   /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
   consoleDir?: string;
+  /** The rollout controller; without it the rollout endpoints answer 404. */
+  rollouts?: RolloutController;
+  now?: () => number;
   /** Proves a new instance serves the model and version it claims before it joins routing. */
   verifyInstance: VerifyInstance;
 }
@@ -86,6 +92,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const readMetrics = deps.readMetrics ?? fetchMetrics(2000);
   const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
@@ -305,6 +312,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     const policy = await store.updatePolicy(model, req.body, ifMatch, actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     logger.info('policy updated', { model, revision: policy.revision, who: actorOf(res).who });
     sendPolicy(res, policy);
   });
@@ -327,6 +335,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       actorOf(res),
     );
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -335,6 +344,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     const alias = param(req, 'alias', 'alias');
     const policy = await store.deleteAlias(model, alias, parseIfMatch(req.get('if-match')), actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -348,7 +358,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         model,
         versions: [...entry.versions.values()],
         instancesOf: (version) => instances.urlsOf(model, version),
-        readMetrics: deps.readMetrics,
+        readMetrics,
       }),
     );
   });
@@ -362,6 +372,11 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       usage:
         'GET /models/:m/predictions takes version, feedback (correct|incorrect|unlabelled), since, until, limit, cursor',
     });
+    if (!deps.predictions)
+      throw new AppError(
+        'not_found',
+        'this registry has no evidence store, so it holds no stored predictions',
+      );
     let page: PredictionPage;
     try {
       page = await deps.predictions({ ...filter, model });
@@ -441,6 +456,10 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     res.json(table);
   });
+
+  if (deps.rollouts) {
+    app.use(rolloutRouter({ controller: deps.rollouts, admin, json, actorOf, now: deps.now ?? Date.now }));
+  }
 
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));

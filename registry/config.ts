@@ -40,6 +40,11 @@ export const RegistryEnv = z.object({
   STORE_SCAN_MS: envFields.positiveInt(2000),
   /** The evidence store the registry reads (stored predictions for the console). */
   DATABASE_URL: trackingEnvFields.DATABASE_URL,
+  /** Longest wait between two looks of the rollout controller at the evidence. */
+  ROLLOUT_TICK_MS: envFields.positiveInt(2000),
+  ROLLOUT_WEBHOOK_TIMEOUT_MS: envFields.positiveInt(10_000),
+  ROLLOUT_WEBHOOK_ATTEMPTS: envFields.positiveInt(3),
+  ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
 });
@@ -55,6 +60,8 @@ export type RegistryConfig = Readonly<{
   instanceTtlMs: number;
   storeScanMs: number;
   databaseUrl: string;
+  rolloutTickMs: number;
+  webhook: { timeoutMs: number; attempts: number; backoffMs: number };
   logLevel: string;
   logFormat: 'json' | 'pretty';
 }>;
@@ -76,6 +83,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,
     databaseUrl: e.DATABASE_URL,
+    rolloutTickMs: e.ROLLOUT_TICK_MS,
+    webhook: Object.freeze({
+      timeoutMs: e.ROLLOUT_WEBHOOK_TIMEOUT_MS,
+      attempts: e.ROLLOUT_WEBHOOK_ATTEMPTS,
+      backoffMs: e.ROLLOUT_WEBHOOK_BACKOFF_MS,
+    }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   });

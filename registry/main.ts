@@ -1,5 +1,6 @@
 /** `modelgate registry`: reads the environment, repairs the store after a crash, serves, and stops
  * cleanly on SIGTERM. Everything else is built by createApp. */
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -15,6 +16,10 @@ import { fetchMetrics } from './drift/readings';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
+import { noEvidence } from './rollouts/evidence';
+import { createRolloutController } from './rollouts/executor';
+import { createRolloutMetrics } from './rollouts/metrics';
+import { callWebhook } from './rollouts/webhooks';
 import { createRoutesTable } from './routes';
 import { createModelStore } from './store/model-store';
 
@@ -59,6 +64,19 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     }
     throw err;
   }
+  let refreshRoutes: () => Promise<void> = async () => undefined;
+  const rollouts = createRolloutController({
+    root,
+    store,
+    evidence: noEvidence(),
+    logger,
+    metrics: createRolloutMetrics(metricsRegistry),
+    now,
+    newId: randomUUID,
+    webhook: ({ url, payload }) => callWebhook({ url, payload, ...config.webhook }),
+    afterPolicyWrite: () => refreshRoutes(),
+    tickMs: config.rolloutTickMs,
+  });
   const registry = createApp({
     config,
     logger,
@@ -73,7 +91,10 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     consoleDir: path.resolve(__dirname, '..', 'console'),
     verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
     predictions: (filter) => listPredictions(database.db, filter),
+    rollouts,
+    now,
   });
+  refreshRoutes = registry.refresh;
   await registry.refresh();
   if (config.adminTokens.length === 0) {
     logger.warn(
@@ -87,12 +108,14 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
+  await rollouts.begin();
   const server = await listen(registry.app, config.port, config.host, logger);
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {
     clearInterval(sweepTimer);
     clearInterval(scanTimer);
     registry.close();
+    await rollouts.close();
     await server.close();
     await database.close();
   });

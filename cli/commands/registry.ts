@@ -12,7 +12,7 @@ import { runRegistry } from '../../registry/main';
 import { action, CliError, type Column, createOutput } from '../output';
 import { RegistryClient, type UploadFile } from '../registry-client';
 
-function client(): RegistryClient {
+export function client(): RegistryClient {
   const url = z.url().safeParse(process.env.REGISTRY_URL?.trim() || 'http://127.0.0.1:8100');
   if (!url.success)
     throw new CliError(
@@ -21,7 +21,7 @@ function client(): RegistryClient {
   return new RegistryClient(url.data, process.env.ADMIN_TOKEN?.trim() || undefined);
 }
 
-function name(kind: string, value: string): string {
+export function name(kind: string, value: string): string {
   if (!nameSchema.safeParse(value).success) {
     throw new CliError(
       `${kind} ${JSON.stringify(value)} is not a valid name: use lower-case letters, digits, ".", "_" and "-"`,
