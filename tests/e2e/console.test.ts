@@ -215,6 +215,59 @@ describe('the console', () => {
     await shot('audit');
   });
 
+  it('lists the stored predictions with their feedback, filters incorrect ones and exports them as CSV', async () => {
+    const rows = sample('penguins').slice(0, 6);
+    const ids: { id: string; prediction: string }[] = [];
+    for (const features of rows) {
+      const res = await fetch(`${stack.gateway.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-model-version': '2' },
+        body: JSON.stringify({ model: 'penguins', features }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { request_id: string; prediction: string };
+      ids.push({ id: body.request_id, prediction: body.prediction });
+    }
+    // Two right, one wrong, the rest unlabelled.
+    const wrong = ids[2]!.prediction === 'Adelie' ? 'Gentoo' : 'Adelie';
+    for (const [i, label] of [
+      [0, ids[0]!.prediction],
+      [1, ids[1]!.prediction],
+      [2, wrong],
+    ] as const) {
+      const fb = await fetch(`${stack.gateway.url}/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request_id: ids[i]!.id, label }),
+      });
+      expect(fb.status).toBe(201);
+    }
+    await open('#/predictions/penguins');
+    const table = page.getByRole('table', { name: 'Latest predictions of penguins' });
+    await until('the six rows to be listed', async () =>
+      (await table.getByRole('row').count()) === 7 ? true : undefined,
+    );
+    await expect(table.getByText('(correct)').count()).resolves.toBe(2);
+    await shot('predictions');
+    await page.getByLabel('Feedback').selectOption('incorrect');
+    await until('only the incorrect row to be listed', async () =>
+      (await table.getByRole('row').count()) === 2 ? true : undefined,
+    );
+    expect(await table.getByRole('row').nth(1).textContent()).toContain(`${wrong} (incorrect)`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('penguins-predictions-incorrect.csv');
+    const csv = readFileSync(await download.path(), 'utf8').split('\r\n');
+    expect(csv[0]).toBe(
+      'created_at,request_id,row,model,version,experiment_id,unit,route,reason,status,ok,latency_ms,predicted_class,confidence,label,correct',
+    );
+    expect(csv[1]).toContain(`,${ids[2]!.id},0,penguins,2,`);
+    expect(csv[1]).toMatch(new RegExp(`,${wrong},false$`));
+    expect(csv.filter(Boolean)).toHaveLength(2);
+  });
+
   it('is readable on a phone: the traffic editor fits a 390 px screen without sideways scrolling', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     const p = await phone.newPage();
@@ -225,5 +278,49 @@ describe('the console', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await p.screenshot({ path: path.join(SHOTS, 'traffic-phone.png'), fullPage: true });
     await phone.close();
+  });
+
+  it('starts a rollout from the page, shows its step, minimums and gates, pauses, resumes and aborts it', async () => {
+    const before = await policy('digits');
+    await open('#/rollout/digits');
+    const form = page.getByRole('form', { name: 'Start a rollout' });
+    await form.waitFor();
+    await page.getByLabel('Candidate version').selectOption('2');
+    await page.getByLabel('Steps (% of traffic)').fill('50,100');
+    await page.getByLabel('Minimum per step (s)').fill('1');
+    await page.getByLabel('Minimum labelled rows per step').fill('5');
+    await page.getByRole('button', { name: 'Review rollout…' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('row', { name: /steps/ }).textContent()).toContain(
+      '50 % of traffic → 100 % of traffic',
+    );
+    await dialog.getByRole('button', { name: 'Start rollout' }).click();
+    const steps = page.getByRole('list', { name: 'Steps' });
+    await steps.waitFor();
+    expect(await steps.getByRole('listitem').nth(0).textContent()).toContain('50 % of traffic (current)');
+    await page.getByText(/labelled rows minimum/).waitFor();
+    expect(await page.getByText(/of 5 labelled rows minimum/).count()).toBe(1);
+    // The first step put half of the traffic on v2, and the registry says so.
+    await until('the first step to be written to the policy', async () => {
+      const p = (await policy('digits')).body;
+      return p.variants.find((v) => v.version === '2')?.weight === 50 ? true : undefined;
+    });
+    await shot('rollout');
+    await page.getByRole('button', { name: 'Pause…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Pause rollout' }).click();
+    await page.getByRole('heading', { name: /against v1: paused/ }).waitFor();
+    await page.getByRole('button', { name: 'Resume…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Resume rollout' }).click();
+    await page.getByRole('button', { name: 'Pause…' }).waitFor();
+    await page.getByRole('button', { name: 'Abort…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Abort rollout' }).click();
+    await page.getByRole('heading', { name: /against v1: aborted/ }).waitFor();
+    const transitions = page.getByRole('list', { name: 'Transitions, newest first' }).getByRole('listitem');
+    expect(await transitions.first().textContent()).toMatch(/→ aborted/);
+    expect(await transitions.count()).toBeGreaterThanOrEqual(3);
+    // Aborting restores the weights as they were before the rollout.
+    expect((await policy('digits')).body.variants).toEqual(before.body.variants);
+    // A finished rollout offers to start the next one.
+    await page.getByRole('form', { name: 'Start a rollout' }).waitFor();
   });
 });

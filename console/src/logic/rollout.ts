@@ -23,11 +23,24 @@ export interface RolloutView {
   step_min_labelled?: number;
   max_seconds?: number;
   deadline_at?: string | null;
-  gates: { name: string; verdict: string; ok: boolean | null; text: string; p_value?: number | null }[];
+  gates: {
+    name: string;
+    verdict: string | null;
+    ok: boolean | null;
+    text: string | null;
+    p_value?: number | null;
+  }[];
   waiting_for: string | null;
   paused_reason?: string | null;
   warnings?: string[];
-  history: { at: string; from: string; to: string; reason: string; step_index?: number; text?: string }[];
+  history: {
+    at: string;
+    from: string | null;
+    to: string;
+    reason: string | null;
+    step_index?: number | null;
+    text?: string | null;
+  }[];
   experiment_id: string | null;
 }
 
@@ -86,8 +99,9 @@ export function parseSteps(text: string, shadowPercent: number | undefined): Ste
   return [...(shadowPercent ? [{ shadow: shadowPercent }] : []), ...weights.map((weight) => ({ weight }))];
 }
 
-export function stateText(state: string): string {
-  return state.replace(/_/g, ' ');
+/** A state in words; null is the "from" of a rollout's first transition. */
+export function stateText(state: string | null | undefined): string {
+  return state ? state.replace(/_/g, ' ') : 'new';
 }
 
 export function stateLevel(state: string): 'ok' | 'bad' | 'waiting' | 'unknown' {

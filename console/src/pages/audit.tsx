@@ -6,7 +6,7 @@ import { LoadError, Loading } from '../components/ui';
 import { useResource } from '../hooks';
 import { formatTime } from '../logic/format';
 import { asPolicy, describePolicyChange } from '../logic/policy-change';
-import type { AuditEntry, AuditPage as AuditAnswer } from '../types';
+import type { AuditPage as AuditAnswer, AuditEntry } from '../types';
 
 const PAGE = 50;
 

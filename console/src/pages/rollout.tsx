@@ -317,8 +317,12 @@ function Rollout(props: { model: string; view: RolloutView; updatedAt: number | 
       </section>
       <section class="card" aria-labelledby="gates">
         <h2 id="gates">Gates</h2>
-        {v.gates.length === 0 ? <p class="muted">No gate has been evaluated yet.</p> : null}
-        <div class="scroll">
+        {v.gates.length === 0 ? (
+          <p class="muted">
+            No gate has been evaluated yet: gates are read once the step has its minimum evidence.
+          </p>
+        ) : null}
+        <div class="scroll" hidden={v.gates.length === 0}>
           <table>
             <thead>
               <tr>
@@ -337,7 +341,7 @@ function Rollout(props: { model: string; view: RolloutView; updatedAt: number | 
                   <td>
                     <span class={`level level-${g.ok === true ? 'ok' : g.ok === false ? 'bad' : 'waiting'}`}>
                       {g.ok === true ? 'holds' : g.ok === false ? 'violated' : 'waiting'} (
-                      {g.verdict.replace(/_/g, ' ')})
+                      {stateText(g.verdict ?? 'not evaluated')})
                     </span>
                   </td>
                   <td class="num">{formatP(g.p_value)}</td>
@@ -357,13 +361,10 @@ function Rollout(props: { model: string; view: RolloutView; updatedAt: number | 
               <strong>
                 {stateText(h.from)} → {stateText(h.to)}
               </strong>
-              {h.step_index !== undefined ? (
+              {typeof h.step_index === 'number' ? (
                 <span class="muted small"> (step {h.step_index + 1})</span>
               ) : null}
-              <div class="small">
-                {h.reason}
-                {h.text ? `: ${h.text}` : ''}
-              </div>
+              <div class="small">{[h.reason, h.text].filter(Boolean).join(': ')}</div>
             </li>
           ))}
         </ol>
