@@ -1,9 +1,6 @@
 /** Words and levels for the experiment report's verdicts and recommendation, and the SRM banner. */
 import { formatP } from './format';
 
-export type Verdict = 'better' | 'worse' | 'no_difference' | 'inconclusive' | 'insufficient_data';
-export type Action = 'keep_collecting' | 'safe_to_promote' | 'roll_back' | 'fix_split';
-
 export function verdictText(v: string): string {
   switch (v) {
     case 'better':
