@@ -14,6 +14,7 @@ import { memoryScenario } from './scenarios/memory';
 import { modelServerScenario } from './scenarios/model-server';
 import { referenceScenario } from './scenarios/reference';
 import { scalingScenario } from './scenarios/scaling';
+import { statisticsScenario } from './scenarios/statistics';
 import { trackingScenario } from './scenarios/tracking';
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   scaling: scalingScenario,
   memory: memoryScenario,
   tracking: trackingScenario,
+  statistics: statisticsScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]

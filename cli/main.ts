@@ -3,6 +3,7 @@
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
+import { registerExperimentCommands } from './commands/experiment';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
@@ -24,6 +25,7 @@ registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
 registerRolloutCommands(program);
+registerExperimentCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

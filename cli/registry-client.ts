@@ -6,6 +6,8 @@ import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
 import type { DriftAnswer } from '../registry/drift/readings';
 import type { RolloutView } from '../registry/rollouts/view';
+import type { experimentView } from '../tracking/experiments/experiment';
+import type { ExperimentReport } from '../tracking/experiments/report';
 import { CliError } from './output';
 
 export interface ModelSummary {
@@ -43,6 +45,8 @@ export interface PushResult {
   metadata: Metadata;
   policy: Policy;
 }
+
+export type ExperimentView = ReturnType<typeof experimentView>;
 
 export interface UploadFile {
   name: string;
@@ -111,6 +115,32 @@ export class RegistryClient {
 
   rolloutAction(model: string, verb: 'pause' | 'resume' | 'abort'): Promise<RolloutView> {
     return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts/current/${verb}`);
+  }
+
+  startExperiment(
+    model: string,
+    body: { control?: string; candidates: string[]; unit?: 'request' | 'user' },
+  ): Promise<ExperimentView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/experiments`, body);
+  }
+
+  listExperiments(model: string): Promise<{ experiments: ExperimentView[] }> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/experiments`);
+  }
+
+  stopExperiment(model: string, id: string): Promise<ExperimentView> {
+    return this.json(
+      'POST',
+      `/models/${encodeURIComponent(model)}/experiments/${encodeURIComponent(id)}/stop`,
+      {},
+    );
+  }
+
+  experimentReport(model: string, id: string): Promise<ExperimentReport> {
+    return this.json(
+      'GET',
+      `/models/${encodeURIComponent(model)}/experiments/${encodeURIComponent(id)}/report`,
+    );
   }
 
   /** Streams the multipart body in 64 KiB chunks, reporting bytes sent. */

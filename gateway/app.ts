@@ -209,6 +209,7 @@ export function createApp(deps: GatewayDeps): Gateway {
         now,
         routes: () => table.current(),
         adminToken: config.ADMIN_TOKEN,
+        experimentLookMs: config.EXPERIMENT_LOOK_MS,
       })
     : undefined;
   const record = evidence ? (r: PredictionRecord) => evidence.record(r) : () => undefined;

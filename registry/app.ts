@@ -3,18 +3,23 @@
  * the files themselves under the store lock. */
 import { rm } from 'node:fs/promises';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
+import type { ExperimentGauges } from '../tracking/experiments/gauges';
+import type { ExperimentRepository } from '../tracking/experiments/repository';
 import { parsePredictionsQuery } from '../tracking/predictions-params';
 import type { PredictionFilter, PredictionPage } from '../tracking/predictions-query';
+import type { EvidenceSchema } from '../tracking/store/schema';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
 import { consoleRouter } from './console';
 import { fetchMetrics, type ReadMetrics, readModelDrift } from './drift/readings';
+import { createRegistryExperiments } from './experiments';
 import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
@@ -47,6 +52,14 @@ export interface RegistryDeps {
   now?: () => number;
   /** Proves a new instance serves the model and version it claims before it joins routing. */
   verifyInstance: VerifyInstance;
+  /** Experiments in the evidence store (DATABASE_URL); without it the experiment API is absent. */
+  experiments?: {
+    repository: ExperimentRepository;
+    db: Kysely<EvidenceSchema>;
+    now(): number;
+    lookEveryMs: number;
+    gauges?: ExperimentGauges;
+  };
 }
 
 export interface RegistryApp {
@@ -57,6 +70,8 @@ export interface RegistryApp {
   sweep(): void;
   /** Ends held long-polls (with 304) so the server can close promptly. */
   close(): void;
+  /** Recomputes the verdict gauges of running experiments (on a timer in main.ts). */
+  publishExperimentGauges(): Promise<void>;
 }
 
 const MAX_WAIT_SECONDS = 60;
@@ -98,9 +113,18 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
   let refreshing: Promise<void> = Promise.resolve();
+  const experiments = deps.experiments
+    ? createRegistryExperiments({
+        ...deps.experiments,
+        logger,
+        admin,
+        policyOf: (model) => modelEntry(model).policy,
+        changed: () => refresh(),
+      })
+    : undefined;
 
   function publishRoutes(): void {
-    if (routes.update(buildRoutesModels(catalog, instances)))
+    if (routes.update(buildRoutesModels(catalog, instances, experiments?.routing())))
       metrics.routesRevision.set(routes.current().revision);
     metrics.liveInstances.reset();
     for (const [model, entry] of catalog) {
@@ -111,6 +135,13 @@ export function createApp(deps: RegistryDeps): RegistryApp {
 
   async function rescan(): Promise<void> {
     catalog = await store.catalog();
+    if (experiments) {
+      try {
+        await experiments.sync(new Map([...catalog].map(([name, entry]) => [name, entry.policy])));
+      } catch (err) {
+        logger.warn('could not bring experiments in step with policies', { error: String(err) });
+      }
+    }
     metrics.policyRevision.reset();
     for (const [model, entry] of catalog) metrics.policyRevision.set({ model }, entry.policy.revision);
     publishRoutes();
@@ -460,9 +491,16 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   if (deps.rollouts) {
     app.use(rolloutRouter({ controller: deps.rollouts, admin, json, actorOf, now: deps.now ?? Date.now }));
   }
+  if (experiments) app.use(experiments.router);
 
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
-  return { app, refresh, sweep, close: () => shutdown.abort() };
+  return {
+    app,
+    refresh,
+    sweep,
+    close: () => shutdown.abort(),
+    publishExperimentGauges: () => experiments?.publishGauges() ?? Promise.resolve(),
+  };
 }

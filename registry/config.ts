@@ -38,8 +38,6 @@ export const RegistryEnv = z.object({
   /** How often the store is re-read, so changes made by another registry process on the same store
    * reach this process's routing table. Own writes are visible at once. */
   STORE_SCAN_MS: envFields.positiveInt(2000),
-  /** The evidence store the registry reads (stored predictions for the console). */
-  DATABASE_URL: trackingEnvFields.DATABASE_URL,
   /** Longest wait between two looks of the rollout controller at the evidence. */
   ROLLOUT_TICK_MS: envFields.positiveInt(2000),
   ROLLOUT_WEBHOOK_TIMEOUT_MS: envFields.positiveInt(10_000),
@@ -47,6 +45,11 @@ export const RegistryEnv = z.object({
   ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  /** The evidence store: experiments live there, their reports read it, and so do stored-prediction reads. */
+  DATABASE_URL: trackingEnvFields.DATABASE_URL,
+  EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
+  /** How often the registry recomputes running experiments' gauges. */
+  EXPERIMENT_GAUGES_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -59,11 +62,13 @@ export type RegistryConfig = Readonly<{
   maxUploadBytes: number;
   instanceTtlMs: number;
   storeScanMs: number;
-  databaseUrl: string;
   rolloutTickMs: number;
   webhook: { timeoutMs: number; attempts: number; backoffMs: number };
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  databaseUrl: string;
+  experimentLookMs: number;
+  experimentGaugesMs: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -82,7 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,
-    databaseUrl: e.DATABASE_URL,
     rolloutTickMs: e.ROLLOUT_TICK_MS,
     webhook: Object.freeze({
       timeoutMs: e.ROLLOUT_WEBHOOK_TIMEOUT_MS,
@@ -91,5 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    databaseUrl: e.DATABASE_URL,
+    experimentLookMs: e.EXPERIMENT_LOOK_MS,
+    experimentGaugesMs: e.EXPERIMENT_GAUGES_MS,
   });
 }

@@ -7,6 +7,8 @@ import { Registry } from 'prom-client';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { createExperimentGauges } from '../tracking/experiments/gauges';
+import { createExperimentRepository } from '../tracking/experiments/repository';
 import { listPredictions } from '../tracking/predictions-query';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
@@ -16,7 +18,7 @@ import { fetchMetrics } from './drift/readings';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
-import { noEvidence } from './rollouts/evidence';
+import { trackingEvidence } from './rollouts/evidence';
 import { createRolloutController } from './rollouts/executor';
 import { createRolloutMetrics } from './rollouts/metrics';
 import { callWebhook } from './rollouts/webhooks';
@@ -64,11 +66,12 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     }
     throw err;
   }
+  const repository = createExperimentRepository(database.db);
   let refreshRoutes: () => Promise<void> = async () => undefined;
   const rollouts = createRolloutController({
     root,
     store,
-    evidence: noEvidence(),
+    evidence: trackingEvidence({ db: database.db, repository, now, lookEveryMs: config.experimentLookMs }),
     logger,
     metrics: createRolloutMetrics(metricsRegistry),
     now,
@@ -93,6 +96,13 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     predictions: (filter) => listPredictions(database.db, filter),
     rollouts,
     now,
+    experiments: {
+      repository,
+      db: database.db,
+      now,
+      lookEveryMs: config.experimentLookMs,
+      gauges: createExperimentGauges(metricsRegistry),
+    },
   });
   refreshRoutes = registry.refresh;
   await registry.refresh();
@@ -109,11 +119,19 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
   await rollouts.begin();
+  const gaugeTimer = setInterval(
+    () =>
+      void registry.publishExperimentGauges().catch((err: unknown) => {
+        logger.warn('could not compute experiment gauges', { error: String(err) });
+      }),
+    config.experimentGaugesMs,
+  );
   const server = await listen(registry.app, config.port, config.host, logger);
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {
     clearInterval(sweepTimer);
     clearInterval(scanTimer);
+    clearInterval(gaugeTimer);
     registry.close();
     await rollouts.close();
     await server.close();

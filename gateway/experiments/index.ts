@@ -10,6 +10,7 @@ import { jsonBody } from '../../common/http';
 import type { Logger } from '../../common/logger';
 import { modelNameSchema, type Routes } from '../../common/wire';
 import type { EvidenceStore } from '../../tracking/evidence-store';
+import type { ExperimentReport as StoredExperimentReport } from '../../tracking/experiments/report';
 import type { FeedbackOutcome } from '../../tracking/feedback';
 import { parsePredictionsQuery } from '../../tracking/predictions-params';
 import type { VersionEvidence } from '../../tracking/report-queries';
@@ -25,6 +26,8 @@ export interface ExperimentsDeps {
   logger: Logger;
   now(): number;
   routes(): Routes | undefined;
+  /** EXPERIMENT_LOOK_MS: the grid of looks of the always-valid report. */
+  experimentLookMs?: number;
   /** Guards GET /predictions; unset, that read is refused (403). */
   adminToken?: string | undefined;
 }
@@ -145,7 +148,7 @@ export function createExperiments(deps: ExperimentsDeps) {
     return { status: 201, body: answer };
   }
 
-  async function report(req: Request): Promise<ExperimentReport> {
+  async function report(req: Request): Promise<ExperimentReport | StoredExperimentReport> {
     const name = modelNameSchema.safeParse(req.params.model);
     if (!name.success)
       throw new AppError('invalid_input', `model name ${name.error.issues[0]?.message ?? 'is invalid'}`);
@@ -163,6 +166,18 @@ export function createExperiments(deps: ExperimentsDeps) {
       );
     }
     const experimentId = experimentIdOf(routes, model);
+    if (experimentId !== undefined) {
+      const current = await fromStore(logger, 'reading the experiment report', () =>
+        evidence.experimentReport({
+          model,
+          experimentId,
+          lookEveryMs: deps.experimentLookMs ?? 60_000,
+          driftOf: async (version) =>
+            (await driftOfInstances(route.versions[version]?.instances ?? []))?.psiMax ?? null,
+        }),
+      );
+      if (current) return current;
+    }
     const stored = await fromStore(logger, 'reading the report', () =>
       evidence.evidence({ model, experimentId }),
     );

@@ -54,34 +54,39 @@ function verdictGate(
   return { ...base, ok: null, violated: false, text: pendingText(c, name) };
 }
 
-/** The candidate's p95 may exceed the control's by at most the budget. With an always-valid CI of the
- * difference from the report: holds when the whole CI is within budget, violated when the whole CI is
- * above it and p < alpha. */
+/** The candidate's p95 may exceed the control's by at most the budget, in milliseconds on the arms'
+ * p95. The report's latency_p95 comparison (an always-valid test of how often each arm is slower than
+ * the control's p95) decides whether an excess is real: over budget and significantly slower rolls
+ * back; over budget without significance waits; within budget holds. */
 function latencyGate(
   budget: number,
   c: ReportComparison | undefined,
   control: ReportArm | undefined,
+  candidate: ReportArm | undefined,
   alpha: number,
 ): GateResult {
-  const base = { name: 'latency_p95_ms' as const, p_value: c ? pOf(c) : null };
+  const p = c ? pOf(c) : null;
+  const base = {
+    name: 'latency_p95_ms' as const,
+    p_value: p,
+    verdict: c?.verdict ?? ('insufficient_data' as Verdict),
+  };
   const controlP95 = control?.latency_p95_ms ?? null;
-  if (!c?.ci || controlP95 === null) {
+  const candidateP95 = candidate?.latency_p95_ms ?? null;
+  if (controlP95 === null || candidateP95 === null) {
+    return { ...base, ok: null, violated: false, text: 'latency p95: not measured on both arms yet' };
+  }
+  const limit = controlP95 * (1 + budget);
+  const words = `latency p95 ${candidateP95.toFixed(1)} ms vs ${controlP95.toFixed(1)} ms (budget +${pct(budget)}: ${limit.toFixed(1)} ms)`;
+  if (candidateP95 <= limit) return { ...base, ok: true, violated: false, text: `${words}: within budget` };
+  if (c?.verdict === 'worse' && p !== null && p < alpha)
     return {
       ...base,
-      verdict: c?.verdict ?? 'insufficient_data',
-      ok: null,
-      violated: false,
-      text: pendingText(c, 'latency_p95'),
+      ok: false,
+      violated: true,
+      text: `${words}: over budget and slower (p=${p.toPrecision(2)})`,
     };
-  }
-  const budgetMs = budget * controlP95;
-  const [low, high] = c.ci;
-  const words = `latency p95 ${c.estimate === null ? '?' : c.estimate.toFixed(1)} ms vs budget +${budgetMs.toFixed(1)} ms (+${pct(budget)} of ${controlP95.toFixed(1)} ms)`;
-  if (low > budgetMs && base.p_value !== null && base.p_value < alpha)
-    return { ...base, verdict: 'worse', ok: false, violated: true, text: `${words}: over budget` };
-  if (high <= budgetMs)
-    return { ...base, verdict: c.verdict, ok: true, violated: false, text: `${words}: within` };
-  return { ...base, verdict: c.verdict, ok: null, violated: false, text: `${words}: not yet decided` };
+  return { ...base, ok: null, violated: false, text: `${words}: over budget, not yet significant` };
 }
 
 /** PSI is a distance, not a test: above the ceiling is a violation, no measurement does not block. */
@@ -132,7 +137,13 @@ export function evaluateGates(spec: RolloutSpec, report: RolloutReport): GateRes
     out.push(verdictGate('error_rate', 'not_worse', find(report, candidate, 'error_rate'), alpha));
   if (gates.latency_p95_budget !== undefined)
     out.push(
-      latencyGate(gates.latency_p95_budget, find(report, candidate, 'latency_p95'), arm(control), alpha),
+      latencyGate(
+        gates.latency_p95_budget,
+        find(report, candidate, 'latency_p95'),
+        arm(control),
+        arm(candidate),
+        alpha,
+      ),
     );
   if (gates.drift_psi_max !== undefined) out.push(driftGate(gates.drift_psi_max, arm(candidate)));
   out.push(srmGate(report));

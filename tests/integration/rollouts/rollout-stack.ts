@@ -98,6 +98,7 @@ export async function startRolloutStack(): Promise<RolloutStack> {
       ADMIN_TOKEN,
       DATABASE_URL: `sqlite:${path.join(dataDir, 'modelgate.db')}`,
       TRACKING_FLUSH_MS: '50',
+      EXPERIMENT_LOOK_MS: '1000',
       ROUTES_WAIT_S: '2',
       BREAKER_VOLUME_THRESHOLD: '3',
       BREAKER_RESET_TIMEOUT_MS: '1000',
@@ -148,6 +149,8 @@ export async function driveTraffic(options: {
   concurrency: number;
   /** Pause between requests per worker, for low-traffic runs. */
   gapMs?: number;
+  /** Rows per request (POST /predict/batch, one feedback per row); 1: POST /predict. */
+  batch?: number;
   until: () => Promise<boolean>;
   timeoutMs: number;
 }): Promise<{ requests: number; errors: number; stoppedBy: 'condition' | 'deadline' }> {
@@ -158,19 +161,35 @@ export async function driveTraffic(options: {
   let errors = 0;
   const worker = async () => {
     while (!done && Date.now() < deadline) {
-      const i = Math.floor(random() * samples.length);
+      const rows = Array.from({ length: options.batch ?? 1 }, () => Math.floor(random() * samples.length));
       try {
-        const res = await call(`${options.gatewayUrl}/predict`, 'POST', {
-          model: 'digits',
-          features: samples[i],
-        });
-        requests++;
-        if (res.status === 200) {
-          await call(`${options.gatewayUrl}/feedback`, 'POST', {
-            request_id: res.body.request_id,
-            label: labels[i],
+        if (rows.length === 1) {
+          const res = await call(`${options.gatewayUrl}/predict`, 'POST', {
+            model: 'digits',
+            features: samples[rows[0]!],
           });
-        } else errors++;
+          requests++;
+          if (res.status === 200)
+            await call(`${options.gatewayUrl}/feedback`, 'POST', {
+              request_id: res.body.request_id,
+              label: labels[rows[0]!],
+            });
+          else errors++;
+        } else {
+          const res = await call(`${options.gatewayUrl}/predict/batch`, 'POST', {
+            model: 'digits',
+            instances: rows.map((i) => samples[i]),
+          });
+          requests++;
+          if (res.status === 200) {
+            const id = res.body.request_id;
+            await Promise.all(
+              rows.map((i, row) =>
+                call(`${options.gatewayUrl}/feedback`, 'POST', { request_id: id, row, label: labels[i] }),
+              ),
+            );
+          } else errors++;
+        }
       } catch {
         errors++;
       }

@@ -2,8 +2,10 @@
  * the shipped digits samples, short steps. */
 
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { auth, call, eventually, type RolloutStack, startRolloutStack } from './rollout-stack';
+import { auth, call, driveTraffic, eventually, type RolloutStack, startRolloutStack } from './rollout-stack';
 
 let stack: RolloutStack;
 beforeAll(async () => {
@@ -164,4 +166,166 @@ describe('steering', () => {
     );
     expect(routes.body.models.digits.policy.variants).toEqual(policy.variants);
   });
+});
+/** A webhook receiver that answers `status()` and keeps what it was sent. */
+async function hookServer(status: () => number) {
+  const received: any[] = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      received.push(JSON.parse(raw));
+      res.statusCode = status();
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+// Fast steps for the evidence-driven cases: two weight steps, a few seconds and labels each. The
+// CNN (v2) is slower than the MLP (v1) by much more than +20%, which the default latency gate would
+// rightly refuse, so these runs give latency a wide budget and test the accuracy and error gates.
+const fast = {
+  steps: [{ weight: 50 }, { weight: 100 }],
+  step_min_seconds: 3,
+  step_min_labelled: 30,
+  max_seconds: 600,
+  gates: { accuracy: 'not_worse', error_rate: 'not_worse', latency_p95_ms: '+1000%' },
+};
+
+describe('decided by the evidence', () => {
+  it('rolls back a worse candidate (v1 against stable v2): weights and aliases exactly as before, audit says why', async () => {
+    await stack.setPolicy(basePolicy('2'));
+    const before = withoutRevision(await stack.policy());
+    expect((await start({ candidate: '1', ...fast })).status).toBe(201);
+    const started = Date.now();
+    const traffic = await driveTraffic({
+      gatewayUrl: stack.gateway.url,
+      seed: 1,
+      concurrency: 8,
+      batch: 10,
+      until: async () => FINAL.includes((await stack.rollout()).state),
+      timeoutMs: 240_000,
+    });
+    const r = await stack.rollout();
+    process.stdout.write(
+      `worse candidate: ${r.state} after ${((Date.now() - started) / 1000).toFixed(0)} s, ${traffic.requests} requests\n`,
+    );
+    expect(r.state).toBe('rolled_back');
+    expect(withoutRevision(await stack.policy())).toEqual(before);
+    const line = (await stack.audit()).find(
+      (e: any) => e.action === 'rollout.transition' && e.after?.state === 'rolled_back',
+    );
+    expect(line.who).toBe('rollout');
+    expect(line.why).toMatch(/rolled back: .*accuracy/);
+    expect(line.evidence.comparisons.find((c: any) => c.metric === 'accuracy').verdict).toBe('worse');
+  }, 300_000);
+
+  it('holds a better candidate while confirm_promotion answers 500, then promotes it (stable → 2) once it answers 200', async () => {
+    let answer = 500;
+    const hook = await hookServer(() => answer);
+    try {
+      await stack.setPolicy(basePolicy('1'));
+      expect(
+        (await start({ candidate: '2', ...fast, webhooks: { confirm_promotion: hook.url } })).status,
+      ).toBe(201);
+      await driveTraffic({
+        gatewayUrl: stack.gateway.url,
+        seed: 2,
+        concurrency: 8,
+        batch: 10,
+        until: async () => hook.received.length > 0 && (await stack.rollout()).state === 'waiting',
+        timeoutMs: 240_000,
+      });
+      const held = await stack.rollout();
+      expect(held.state).toBe('waiting');
+      expect(held.waiting_for).toMatch(/confirm_promotion webhook refused \(HTTP 500/);
+      expect((await stack.policy()).aliases.stable).toBe('1');
+      expect(hook.received[0]).toMatchObject({
+        hook: 'confirm_promotion',
+        candidate: '2',
+        evidence: { arms: expect.any(Array) },
+      });
+      answer = 200;
+      await driveTraffic({
+        gatewayUrl: stack.gateway.url,
+        seed: 3,
+        concurrency: 2,
+        batch: 10,
+        until: async () => FINAL.includes((await stack.rollout()).state),
+        timeoutMs: 60_000,
+      });
+      expect((await stack.rollout()).state).toBe('promoted');
+      const policy = await stack.policy();
+      expect(policy.aliases).toEqual({ stable: '2', canary: '2', legacy: '1' });
+      expect(policy.variants.find((v: any) => v.version === '2').weight).toBe(100);
+    } finally {
+      await hook.close();
+    }
+  }, 360_000);
+
+  it('keeps an A/A candidate (a copy of v1) waiting at low traffic and never promotes it', async () => {
+    await stack.setPolicy(basePolicy('1'));
+    expect((await start({ candidate: '3', ...fast })).status).toBe(201);
+    await driveTraffic({
+      gatewayUrl: stack.gateway.url,
+      seed: 4,
+      concurrency: 1,
+      gapMs: 100,
+      until: async () => FINAL.includes((await stack.rollout()).state),
+      timeoutMs: 25_000,
+    });
+    const r = await stack.rollout();
+    expect(r.state).toBe('waiting');
+    expect(r.gates.find((g: any) => g.name === 'accuracy').ok).toBeNull();
+    expect(r.waiting_for).toMatch(/accuracy/);
+    expect((await stack.policy()).aliases.stable).toBe('1');
+  });
+
+  it("rolls back on the error-rate gate when the candidate's model-server is killed mid-rollout", async () => {
+    // Failover off: with it on, the gateway answers the candidate's share from the control and the
+    // candidate records no errors (users are protected, and the rollout sees no evidence against it).
+    await stack.setPolicy(basePolicy('1', { failover: false }));
+    const before = withoutRevision(await stack.policy());
+    expect(
+      (await start({ candidate: '2', ...fast, step_min_seconds: 3600, gates: { error_rate: 'not_worse' } }))
+        .status,
+    ).toBe(201);
+    await driveTraffic({
+      gatewayUrl: stack.gateway.url,
+      seed: 5,
+      concurrency: 4,
+      batch: 10,
+      until: async () => (await stack.rollout()).labelled_in_step >= 30,
+      timeoutMs: 60_000,
+    });
+    await stack.servers.get('2')!.stop('SIGKILL');
+    const killedAt = Date.now();
+    try {
+      await driveTraffic({
+        gatewayUrl: stack.gateway.url,
+        seed: 6,
+        concurrency: 4,
+        batch: 10,
+        until: async () => FINAL.includes((await stack.rollout()).state),
+        timeoutMs: 120_000,
+      });
+      const r = await stack.rollout();
+      process.stdout.write(
+        `killed candidate: ${r.state} ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill\n`,
+      );
+      expect(r.state).toBe('rolled_back');
+      expect(r.history.at(-1).text).toMatch(/error_rate/);
+      expect(withoutRevision(await stack.policy())).toEqual(before);
+    } finally {
+      await stack.startServer('2');
+    }
+  }, 300_000);
 });

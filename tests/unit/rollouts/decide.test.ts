@@ -149,10 +149,10 @@ describe('decide', () => {
     expect(decide(state, ev(state, r), sec(61)).next.phase).toBe('waiting');
   });
 
-  it('rolls back when the candidate p95 is over the latency budget by the whole always-valid interval', () => {
+  it('rolls back when the candidate p95 is over the latency budget and significantly slower', () => {
     const { state } = started();
     const r = report({
-      candidate: { labelled: 150 },
+      candidate: { labelled: 150, p95: 20 },
       control: { p95: 10 },
       verdicts: { ...allHold, latency_p95: { verdict: 'worse', p: 0.001, ci: [5, 9], estimate: 7 } },
     });
@@ -162,6 +162,26 @@ describe('decide', () => {
       ok: false,
       violated: true,
     });
+  });
+
+  it('holds a candidate slower than the control but within the latency budget, and waits while an excess is not significant', () => {
+    const { state } = started();
+    const within = report({
+      candidate: { labelled: 150, p95: 11.5 },
+      control: { p95: 10 },
+      verdicts: { ...allHold, latency_p95: { verdict: 'worse', p: 0.001 } },
+    });
+    expect(decide(state, ev(state, within), sec(61)).next.stepIndex).toBe(1);
+    const over = report({
+      candidate: { labelled: 150, p95: 14 },
+      control: { p95: 10 },
+      verdicts: { ...allHold, latency_p95: { verdict: 'inconclusive', p: 0.2 } },
+    });
+    const d = decide(state, ev(state, over), sec(61));
+    expect(d.next.phase).toBe('waiting');
+    expect(d.next.waitingFor).toMatch(
+      /latency p95 14\.0 ms vs 10\.0 ms \(budget \+20\.0%: 12\.0 ms\): over budget, not yet significant/,
+    );
   });
 
   it('rolls back when the candidate drift is above the ceiling', () => {
