@@ -323,4 +323,58 @@ describe('the console', () => {
     // A finished rollout offers to start the next one.
     await page.getByRole('form', { name: 'Start a rollout' }).waitFor();
   });
+
+  it('starts an experiment from the page and charts the difference with its band as evidence arrives, live', async () => {
+    await open('#/experiment/penguins');
+    await page.getByRole('form', { name: 'Start an experiment' }).waitFor();
+    await page.getByLabel('Control version').selectOption('1');
+    await page.getByRole('button', { name: 'Start…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Start experiment' }).click();
+    await page.getByRole('heading', { name: 'Verdicts' }).waitFor();
+    // The gateways tag predictions with the experiment once their routing table names it.
+    await until('the routing table to name the experiment', async () => {
+      const routes = (await (await fetch(`${stack.registry.url}/routes`)).json()) as {
+        models: Record<string, { experiment?: { id: string } }>;
+      };
+      return routes.models.penguins?.experiment?.id;
+    });
+    await until('the gateway to tag predictions with it', async () => {
+      const info = await fetch(`${stack.gateway.url}/experiments/penguins`);
+      return info.status === 200 ? true : undefined;
+    });
+    const rows = sample('penguins');
+    const labels = JSON.parse(
+      readFileSync(path.join(ROOT, 'models', 'penguins', 'sample-labels.json'), 'utf8'),
+    ) as string[];
+    const chart = page.locator('.chart[data-points]').first();
+    const points = async () => Number((await chart.getAttribute('data-points').catch(() => '0')) ?? '0');
+    // Traffic with ground truth in rounds, until the page's chart (refreshing on its own) has points.
+    await until(
+      'the experiment chart to have points',
+      async () => {
+        for (let i = 0; i < rows.length; i++) {
+          const res = await fetch(`${stack.gateway.url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'penguins', features: rows[i] }),
+          });
+          const body = (await res.json()) as { request_id: string };
+          await fetch(`${stack.gateway.url}/feedback`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ request_id: body.request_id, label: labels[i] }),
+          });
+        }
+        return (await points()) > 0 ? true : undefined;
+      },
+      90_000,
+    );
+    const shown = await points();
+    expect(shown).toBeGreaterThan(0);
+    // uPlot drew on a canvas inside the chart, and the verdict table lists the comparisons.
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await page.getByRole('table').first().getByRole('row').count()).toBeGreaterThan(1);
+    await page.getByText(/What to do now:/).waitFor();
+    await shot('experiment');
+  });
 });

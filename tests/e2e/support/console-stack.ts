@@ -28,6 +28,8 @@ export async function startConsoleStack(env: Record<string, string> = {}): Promi
     ADMIN_TOKEN,
     DATABASE_URL: `sqlite:${path.join(dataDir, 'modelgate.db')}`,
     HEARTBEAT_INTERVAL_MS: '500',
+    // The experiment report looks at the evidence on a fixed grid; a short one gives the charts points soon.
+    EXPERIMENT_LOOK_MS: '1000',
     ...env,
   };
   const stop = async () => {
