@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
+import type { DriftAnswer } from '../registry/drift/readings';
 import type { RolloutView } from '../registry/rollouts/view';
 import type { experimentView } from '../tracking/experiments/experiment';
 import type { ExperimentReport } from '../tracking/experiments/report';
@@ -98,6 +99,10 @@ export class RegistryClient {
 
   deleteAlias(model: string, alias: string): Promise<Policy> {
     return this.json('DELETE', `/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`);
+  }
+
+  getDrift(model: string): Promise<DriftAnswer> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/drift`);
   }
 
   startRollout(model: string, body: Record<string, unknown>): Promise<RolloutView> {

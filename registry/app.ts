@@ -11,10 +11,14 @@ import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import type { ExperimentGauges } from '../tracking/experiments/gauges';
 import type { ExperimentRepository } from '../tracking/experiments/repository';
+import { parsePredictionsQuery } from '../tracking/predictions-params';
+import type { PredictionFilter, PredictionPage } from '../tracking/predictions-query';
 import type { EvidenceSchema } from '../tracking/store/schema';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
+import { consoleRouter } from './console';
+import { fetchMetrics, type ReadMetrics, readModelDrift } from './drift/readings';
 import { createRegistryExperiments } from './experiments';
 import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
@@ -36,6 +40,13 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** Fetches an instance's /metrics text, for the drift read (default: HTTP with a 2 s deadline). */
+  readMetrics?: ReadMetrics;
+  /** Stored prediction rows with their feedback, from the evidence store (DATABASE_URL); without
+   * it GET /models/:m/predictions answers 404. */
+  predictions?: (filter: PredictionFilter) => Promise<PredictionPage>;
+  /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
+  consoleDir?: string;
   /** The rollout controller; without it the rollout endpoints answer 404. */
   rollouts?: RolloutController;
   now?: () => number;
@@ -96,6 +107,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const readMetrics = deps.readMetrics ?? fetchMetrics(2000);
   const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
@@ -197,6 +209,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     });
   });
   app.get('/metrics', metricsHandler(deps.metricsRegistry));
+  app.use('/console', consoleRouter(deps.consoleDir));
 
   app.get('/models', (_req, res) => {
     sweep();
@@ -364,6 +377,53 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     await refresh();
     deps.rollouts?.poke(model);
     sendPolicy(res, policy);
+  });
+
+  app.get('/models/:model/drift', async (req, res) => {
+    sweep();
+    const model = param(req, 'model', 'model');
+    const entry = modelEntry(model);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json(
+      await readModelDrift({
+        model,
+        versions: [...entry.versions.values()],
+        instancesOf: (version) => instances.urlsOf(model, version),
+        readMetrics,
+      }),
+    );
+  });
+
+  // Stored rows are an admin read, as on the gateway's GET /predictions: they hold what callers sent.
+  app.get('/models/:model/predictions', admin, async (req, res) => {
+    const model = param(req, 'model', 'model');
+    modelEntry(model);
+    const filter = parsePredictionsQuery(req.query, {
+      modelInQuery: false,
+      usage:
+        'GET /models/:m/predictions takes version, feedback (correct|incorrect|unlabelled), since, until, limit, cursor',
+    });
+    if (!deps.predictions)
+      throw new AppError(
+        'not_found',
+        'this registry has no evidence store, so it holds no stored predictions',
+      );
+    let page: PredictionPage;
+    try {
+      page = await deps.predictions({ ...filter, model });
+    } catch (err) {
+      logger.warn('evidence store call failed', { what: 'listing predictions', error: String(err) });
+      throw new AppError(
+        'not_ready',
+        'the evidence store (DATABASE_URL) did not answer; retry shortly',
+        undefined,
+        {
+          'Retry-After': '2',
+        },
+      );
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(page);
   });
 
   app.get('/models/:model/audit', async (req, res) => {

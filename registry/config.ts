@@ -45,7 +45,7 @@ export const RegistryEnv = z.object({
   ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
-  /** The evidence store: experiments live there, and their reports read it. */
+  /** The evidence store: experiments live there, their reports read it, and so do stored-prediction reads. */
   DATABASE_URL: trackingEnvFields.DATABASE_URL,
   EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
   /** How often the registry recomputes running experiments' gauges. */

@@ -9,10 +9,12 @@ import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { createExperimentGauges } from '../tracking/experiments/gauges';
 import { createExperimentRepository } from '../tracking/experiments/repository';
+import { listPredictions } from '../tracking/predictions-query';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
+import { fetchMetrics } from './drift/readings';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
@@ -22,6 +24,9 @@ import { createRolloutMetrics } from './rollouts/metrics';
 import { callWebhook } from './rollouts/webhooks';
 import { createRoutesTable } from './routes';
 import { createModelStore } from './store/model-store';
+
+/** A model-server answers /metrics in milliseconds; one that takes longer is reported, not waited on. */
+const DRIFT_READ_TIMEOUT_MS = 2000;
 
 export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -47,6 +52,8 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     observeWrite: (kind, seconds) => metrics.writeDuration.observe({ kind }, seconds),
   });
   await store.recover();
+  // The registry starts before the gateways under `modelgate up`, so it applies pending migrations
+  // first (Kysely's SQLite migration lock is a no-op; one process migrating at a time is the rule).
   let database: Awaited<ReturnType<typeof openDatabase>>;
   try {
     database = await openDatabase(config.databaseUrl, {
@@ -82,7 +89,11 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     instances: createInstances(config.instanceTtlMs, now),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    readMetrics: fetchMetrics(DRIFT_READ_TIMEOUT_MS),
+    // dist/registry/main.js → dist/console, where `npm run build` puts the page.
+    consoleDir: path.resolve(__dirname, '..', 'console'),
     verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
+    predictions: (filter) => listPredictions(database.db, filter),
     rollouts,
     now,
     experiments: {
