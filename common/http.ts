@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import type express from 'express';
+import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
+import { bufferedBody } from './body-limit';
 import { AppError } from './errors';
 import type { Logger } from './logger';
 
@@ -22,10 +24,34 @@ export function requestId(generate: () => string = randomUUID): RequestHandler {
   };
 }
 
-/** JSON bodies only: a wrong Content-Type is a 415 that says what to send, a bad body a 400. */
+/** JSON bodies only: a wrong Content-Type is a 415 that says what to send, a bad body a 400, one
+ * over `limit` a 413 before it is read (common/body-limit.ts). `req.body` is the parsed value. */
 export function jsonBody(limit: string | number, types: string[] = ['application/json']): RequestHandler[] {
-  const parse = express.json({ limit, type: types, strict: false });
-  const requireJson: RequestHandler = function requireJson(req, _res, next) {
+  const read = bufferedBody(limit);
+  const parse: RequestHandler = function parseJson(req, _res, next) {
+    try {
+      req.body = parseJsonBody(req.body as Buffer);
+    } catch (err) {
+      return next(err);
+    }
+    next();
+  };
+  return [requireJson(types), read, parse];
+}
+
+/** The raw body as a Buffer in `req.body`, after the same checks as `jsonBody`: protocol routes
+ * forward the caller's bytes unchanged. */
+export function rawJsonBody(
+  limit: string | number,
+  types: string[] = ['application/json'],
+): RequestHandler[] {
+  return [requireJson(types), bufferedBody(limit)];
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function requireJson(types: string[]): RequestHandler {
+  return function requireJson(req, _res, next) {
     const length = req.get('content-length');
     const hasBody = (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
     if (!hasBody) return next(new AppError('invalid_input', 'request body is empty; send a JSON object'));
@@ -37,9 +63,24 @@ export function jsonBody(limit: string | number, types: string[] = ['application
         ),
       );
     }
+    const charset = CHARSET.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return next(
+        new AppError('unsupported_media_type', `charset "${charset}" is not supported; send UTF-8 JSON`),
+      );
+    }
     next();
   };
-  return [requireJson, parse];
+}
+
+/** JSON.parse of a UTF-8 body, without a leading byte order mark; a 400 that quotes the parser. */
+export function parseJsonBody(raw: Buffer): unknown {
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  try {
+    return JSON.parse((bom ? raw.subarray(3) : raw).toString('utf8'));
+  } catch (err) {
+    throw new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 export function metricsHandler(registry: Registry): RequestHandler {
@@ -56,6 +97,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ListenOptions {
+  /** Time to receive the headers; Node's default is 60 s. */
+  headersTimeoutMs?: number;
+  /** Time to receive the whole request, body included; Node's default is 300 s, which lets a body
+   * that never ends hold a connection for five minutes. */
+  requestTimeoutMs?: number;
+}
+
 /** Listens and logs one `listening` line with the bound port: integration tests start services with
  * PORT=0 and read the port from that line. */
 export function listen(
@@ -63,9 +112,22 @@ export function listen(
   port: number,
   host: string,
   logger: Logger,
+  options: ListenOptions = {},
 ): Promise<RunningServer> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
   return new Promise((resolve, reject) => {
-    const server = createServer(app as RequestListener).listen(port, host);
+    const server = createServer(
+      {
+        requestTimeout,
+        headersTimeout,
+        // Node enforces both timeouts by sweeping connections, every 30 s by default: a 2 s timeout
+        // would then close a connection up to 32 s late.
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeout / 2))),
+      },
+      app as RequestListener,
+    ).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.once('error', reject);
     server.once('listening', () => {

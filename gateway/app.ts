@@ -5,6 +5,7 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
+import { parseByteLimit } from '../common/body-limit';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
@@ -12,7 +13,7 @@ import type { Metadata, Routes } from '../common/wire';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane, type PredictionOutcome } from './dataplane';
-import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
+import { type AccessEntry, withFastPath } from './fast-path';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { createPredictionLog, type PredictionLog } from './prediction-log';

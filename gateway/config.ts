@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverTimeoutFields } from '../common/config';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -37,6 +37,7 @@ const GatewayEnv = z.object({
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
   PROMETHEUS_URL: envFields.optionalString(),
+  ...serverTimeoutFields(30_000),
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

@@ -1,12 +1,14 @@
 /** The prediction hot path without the Express stack. A plain `node:http` handler recognises the
  * OIP v2 infer and TF Serving predict routes with one regular expression and serves them itself:
- * request id, security and CORS headers, API key, rate limit, body read and parse, then the same
- * protocol code the Express routes run. Anything unusual (another method or path form, a body
- * without Content-Length, compressed or too large, another media type) falls through to Express
- * untouched, before any side effect, so its answer is Express's by construction. */
+ * request id, security and CORS headers, API key, rate limit, body read (common/body-limit.ts, as
+ * every route does) and parse, then the same protocol code the Express routes run. Anything unusual
+ * (another method or path form, a body without Content-Length or compressed, another media type)
+ * falls through to Express untouched, before any side effect, so its answer is Express's by
+ * construction. */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { readBody } from '../common/body-limit';
 import { AppError, renderProtocolError, toAppError } from '../common/errors';
-import { requestIdFrom } from '../common/http';
+import { parseJsonBody, requestIdFrom } from '../common/http';
 import type { Logger } from '../common/logger';
 import { type CallLocals, oipInfer, type ProtocolDeps } from './protocol/oip-v2';
 import { tfPredict } from './protocol/tf-serving';
@@ -92,7 +94,7 @@ export function withFastPath(deps: FastPathDeps, fallback: RequestListener): Req
     res.end(JSON.stringify(protocolShape ? renderProtocolError(e) : e.toBody()));
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, length: number) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => {
     const startedAt = now();
     const headers = new Headers(req);
     const locals: CallLocals = { requestId: requestIdFrom(headers.get('x-request-id')) };
@@ -120,64 +122,59 @@ export function withFastPath(deps: FastPathDeps, fallback: RequestListener): Req
 
     // Protocol routes answer errors in the protocols' {"error": "..."} shape, /predict in modelgate's.
     const protocolShape = match[6] === undefined;
-    readBody(req, length, (raw) => {
-      if (raw === undefined) {
-        const e = new AppError('invalid_input', 'request size did not match content length');
-        return sendError(res, e, protocolShape, path);
-      }
-      let json: unknown;
-      try {
-        // body-parser (behind /predict) drops a UTF-8 byte order mark; express.raw does not.
-        json = JSON.parse((protocolShape || !hasBom(raw) ? raw : raw.subarray(3)).toString('utf8'));
-      } catch (err) {
-        const e = new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
-        return sendError(res, e, protocolShape, path);
-      }
-      let call: Promise<void>;
-      try {
-        if (match[1] !== undefined) {
-          call = oipInfer(
-            protocol,
-            headers,
-            res,
-            locals,
-            decode(match[1]),
-            decodeOptional(match[2]),
-            raw,
-            json,
-          );
-        } else if (match[3] !== undefined) {
-          call = tfPredict(protocol, headers, res, locals, match[3], match[4], match[5], raw, json);
-        } else {
-          const route = match[7] === undefined ? deps.predict.predict : deps.predict.batch;
-          call = route(headers, res, locals, sendJson(res), json);
+    readBody({ req, res, limitBytes: deps.bodyLimitBytes }).then(
+      (raw) => {
+        let json: unknown;
+        try {
+          json = parseJsonBody(raw);
+        } catch (err) {
+          return sendError(res, err, protocolShape, path);
         }
-      } catch (err) {
-        return sendError(res, err, protocolShape, path);
-      }
-      call.catch((err: unknown) => sendError(res, err, protocolShape, path));
-    });
+        let call: Promise<void>;
+        try {
+          if (match[1] !== undefined) {
+            call = oipInfer(
+              protocol,
+              headers,
+              res,
+              locals,
+              decode(match[1]),
+              decodeOptional(match[2]),
+              raw,
+              json,
+            );
+          } else if (match[3] !== undefined) {
+            call = tfPredict(protocol, headers, res, locals, match[3], match[4], match[5], raw, json);
+          } else {
+            const route = match[7] === undefined ? deps.predict.predict : deps.predict.batch;
+            call = route(headers, res, locals, sendJson(res), json);
+          }
+        } catch (err) {
+          return sendError(res, err, protocolShape, path);
+        }
+        call.catch((err: unknown) => sendError(res, err, protocolShape, path));
+      },
+      (err: unknown) => sendError(res, err, protocolShape, path),
+    );
   };
 
   return function gatewayHandler(req, res) {
-    const length = fastLength(req, deps.bodyLimitBytes);
-    const match = length > 0 ? PREDICTION_PATH.exec(req.url ?? '') : null;
-    if (match && decodable(match)) return serve(req, res, match, length);
+    const match = fastEligible(req) ? PREDICTION_PATH.exec(req.url ?? '') : null;
+    if (match && decodable(match)) return serve(req, res, match);
     fallback(req, res);
   };
 }
 
-/** The body length when this request is one the fast path serves, else 0 (Express takes it). */
-function fastLength(req: IncomingMessage, limit: number): number {
-  if (req.method !== 'POST') return 0;
+/** Whether the fast path serves this request; any other goes to Express. A Content-Length over
+ * BODY_LIMIT is served here too: readBody refuses it before reading, as Express's route would. */
+function fastEligible(req: IncomingMessage): boolean {
+  if (req.method !== 'POST') return false;
   const h = req.headers;
-  if (h['transfer-encoding'] !== undefined || h['content-encoding'] !== undefined) return 0;
+  if (h['transfer-encoding'] !== undefined || h['content-encoding'] !== undefined) return false;
   const type = h['content-type'];
-  if (type === undefined || !FAST_TYPES.has(type)) return 0;
+  if (type === undefined || !FAST_TYPES.has(type)) return false;
   const lengthHeader = h['content-length'];
-  if (lengthHeader === undefined || !DIGITS.test(lengthHeader)) return 0;
-  const length = Number(lengthHeader);
-  return length > 0 && length <= limit ? length : 0;
+  return lengthHeader !== undefined && DIGITS.test(lengthHeader) && Number(lengthHeader) > 0;
 }
 
 /** Express's res.json for a 200, without its ETag. */
@@ -186,10 +183,6 @@ function sendJson(res: ServerResponse): (body: unknown) => void {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));
   };
-}
-
-function hasBom(b: Buffer): boolean {
-  return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
 }
 
 function decode(s: string): string {
@@ -210,34 +203,4 @@ function decodable(match: RegExpExecArray): boolean {
   } catch {
     return false;
   }
-}
-
-/** Reads exactly `length` bytes (Node's parser never delivers more than Content-Length). A client
- * that goes away mid-body gets no answer, as with body-parser. */
-function readBody(req: IncomingMessage, length: number, done: (raw: Buffer | undefined) => void): void {
-  let first: Buffer | undefined;
-  let chunks: Buffer[] | undefined;
-  let received = 0;
-  req.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (first === undefined) first = chunk;
-    else {
-      if (chunks === undefined) chunks = [first];
-      chunks.push(chunk);
-    }
-  });
-  req.on('end', () => {
-    if (received !== length) return done(undefined);
-    done(chunks ? Buffer.concat(chunks, received) : (first ?? Buffer.alloc(0)));
-  });
-  req.on('error', () => undefined);
-}
-
-/** BODY_LIMIT as the `bytes` package (body-parser's) reads it: "1mb", "512kb", "100000". */
-export function parseByteLimit(limit: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)?\s*$/i.exec(limit);
-  if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size like 1mb or 512kb`);
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const power = ['b', 'kb', 'mb', 'gb', 'tb', 'pb'].indexOf(unit);
-  return Math.floor(Number(m[1]) * 1024 ** power);
 }

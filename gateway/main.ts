@@ -88,7 +88,10 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     version: '0.1.0',
   });
   gateway.start();
-  const server = await listen(gateway.handler, config.PORT, config.HOST, logger);
+  const server = await listen(gateway.handler, config.PORT, config.HOST, logger, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
   logger.info('gateway started', { registry: config.REGISTRY_URL, instance: randomUUID() });
   onShutdown(logger, async () => {
     await server.close();

@@ -74,7 +74,10 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
     serverVersion: packageVersion(__dirname),
   });
 
-  const running = await listen(server.app, config.PORT, config.HOST, logger);
+  const running = await listen(server.app, config.PORT, config.HOST, logger, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
   const publicUrl = config.PUBLIC_URL ?? running.url;
   const heartbeat = createHeartbeat({
     registryUrl: config.REGISTRY_URL,

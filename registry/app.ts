@@ -17,7 +17,7 @@ import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
 import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
-import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
+import { type ArtifactCheck, receiveUpload, refuseBody, verifyUpload } from './upload';
 
 export interface RegistryDeps {
   config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
@@ -225,7 +225,8 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   const adminUpload: RequestHandler = function adminUpload(req, res, next) {
     admin(req, res, (err?: unknown) => {
       if (err === undefined) return next();
-      discardBody(req, deps.config.maxUploadBytes).then(() => next(err), next);
+      refuseBody(req, deps.config.maxUploadBytes);
+      next(err);
     });
   };
 
@@ -234,7 +235,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     try {
       model = param(req, 'model', 'model');
     } catch (err) {
-      await discardBody(req, deps.config.maxUploadBytes);
+      refuseBody(req, deps.config.maxUploadBytes);
       throw err;
     }
     const upload = await receiveUpload(req, store.root, deps.config.maxUploadBytes);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverTimeoutFields } from '../common/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -35,6 +35,8 @@ export const RegistryEnv = z.object({
   STORE_SCAN_MS: envFields.positiveInt(2000),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  /** Uploads of up to MAX_UPLOAD_BYTES must arrive within REQUEST_TIMEOUT_MS. */
+  ...serverTimeoutFields(120_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -47,6 +49,8 @@ export type RegistryConfig = Readonly<{
   storeScanMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -61,5 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     storeScanMs: e.STORE_SCAN_MS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   });
 }

@@ -56,7 +56,10 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
-  const server = await listen(registry.app, config.port, config.host, logger);
+  const server = await listen(registry.app, config.port, config.host, logger, {
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {
     clearInterval(sweepTimer);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { closeAfterAnswer, declaredOverLimit, lingerBytesFor } from '../common/body-limit';
 import { AppError } from '../common/errors';
 import { assembleArtifacts, parseModelJson, sha256 } from '../common/model-artifact';
 import { type Metadata, metadataSchema, versionNameSchema } from '../common/wire';
@@ -15,27 +16,10 @@ import { tempName } from './store/atomic-file';
 /** A plain file name: no separators, no leading dot, nothing that could climb out of the folder. */
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const MAX_FILES = 64;
-const DRAIN_LIMIT_FACTOR = 4;
-
-/** Before refusing an upload (auth, name, size), read and drop its body so the client sees the
- * error rather than EPIPE; a body far over the limit is not worth reading and the socket is closed. */
-export async function discardBody(req: Request, maxBytes: number): Promise<void> {
-  const declared = Number(req.get('content-length'));
-  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_FACTOR * maxBytes) {
-    req.res?.setHeader('Connection', 'close');
-    return;
-  }
-  await drain(req);
-}
-
-/** Reads the rest of a request body and discards it; resolves when it ended or the client left. */
-function drain(req: Request): Promise<void> {
-  if (req.readableEnded || req.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    req.once('end', resolve);
-    req.once('close', resolve);
-    req.resume();
-  });
+/** Before refusing an upload (auth, name, size): the answer goes out at once, and the body is not
+ * read beyond a short linger (common/body-limit.ts). */
+export function refuseBody(req: Request, maxBytes: number): void {
+  if (req.res) closeAfterAnswer(req, req.res, lingerBytesFor(maxBytes));
 }
 
 export interface ReceivedUpload {
@@ -62,11 +46,8 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
       `Content-Type must be multipart/form-data with model.json, its weight shards and metadata.json as files, got "${req.get('content-type') ?? 'none'}"`,
     );
   }
-  const declared = Number(req.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    // Answering while the client is still sending makes most clients fail with EPIPE instead of
-    // showing the 413, so a modestly oversized body is read and thrown away first.
-    await discardBody(req, maxBytes);
+  if (declaredOverLimit(req, maxBytes) !== undefined) {
+    refuseBody(req, maxBytes);
     throw tooLarge(maxBytes);
   }
 
@@ -85,7 +66,10 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
         failed = true;
         req.unpipe(parser);
         for (const out of outputs) out.destroy();
-        drain(req).then(() => reject(err));
+        // Not drained: a body that goes on past the limit (or never ends) is cut off here.
+        req.pause();
+        refuseBody(req, maxBytes);
+        reject(err);
       };
       let parser: busboy.Busboy;
       try {

@@ -3,7 +3,7 @@
  * and status, body and the headers a client can see must match. */
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { parseByteLimit } from '../../../gateway/fast-path';
+import { parseByteLimit } from '../../../common/body-limit';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { createFixture, type Fixture, policy, routesFor } from './gateway-fixture';
 
@@ -249,7 +249,7 @@ describe('prediction fast path', () => {
     expect(last!.body.error.code).toBe('rate_limited');
   });
 
-  it('leaves bodies over BODY_LIMIT to Express, which answers 413', async () => {
+  it('answers a body over BODY_LIMIT with 413 in the protocol shape', async () => {
     fixture = createFixture(routes(), { BODY_LIMIT: '1kb' });
     const big = json({ inputs: [{ ...OIP.inputs[0], data: new Array(400).fill(1.5) }] });
     const res = await send(fixture.gateway.handler, { name: 'big', path: '/v2/models/m/infer', body: big });
@@ -262,6 +262,6 @@ describe('prediction fast path', () => {
     expect(parseByteLimit('512KB')).toBe(512 * 1024);
     expect(parseByteLimit('100')).toBe(100);
     expect(parseByteLimit('1.5kb')).toBe(1536);
-    expect(() => parseByteLimit('lots')).toThrow(/BODY_LIMIT/);
+    expect(() => parseByteLimit('lots')).toThrow(/not a size/);
   });
 });
