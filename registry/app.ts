@@ -4,7 +4,7 @@
 import { rm } from 'node:fs/promises';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
+import { AppError, errorMiddleware, notFoundHandler, storageError } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
@@ -386,6 +386,17 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   });
 
   app.use(notFoundHandler());
+  app.use(function countIoErrors(err: unknown, req: Request, _res: Response, next: (e: unknown) => void) {
+    const failure = storageError(err) ?? (err instanceof AppError ? err : undefined);
+    if (failure?.code === 'insufficient_storage') {
+      const op = req.route?.path ? `${req.method} ${req.baseUrl}${String(req.route.path)}` : req.method;
+      const code = String((failure.details as { errno?: string } | undefined)?.errno ?? 'unknown');
+      metrics.ioErrors.inc({ op, code });
+      logger.error('store write failed', { op, code, requestId: req.res?.locals.requestId });
+      return next(failure);
+    }
+    next(err);
+  });
   app.use(errorMiddleware(logger));
 
   return { app, refresh, sweep, close: () => shutdown.abort() };

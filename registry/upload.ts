@@ -8,7 +8,7 @@ import type * as TF from '@tensorflow/tfjs';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { closeAfterAnswer, declaredOverLimit, lingerBytesFor } from '../common/body-limit';
-import { AppError } from '../common/errors';
+import { AppError, storageError } from '../common/errors';
 import { assembleArtifacts, parseModelJson, sha256 } from '../common/model-artifact';
 import { type Metadata, metadataSchema, versionNameSchema } from '../common/wire';
 import { tempName } from './store/atomic-file';
@@ -116,7 +116,11 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
         stream.on('limit', () => fail(tooLarge(maxBytes)));
         const written = new Promise<void>((done, bad) => {
           out.on('close', () => done());
-          out.on('error', bad);
+          out.on('error', (err) => {
+            // pipe() stops feeding a failed file but leaves busboy waiting on it: fail the upload now.
+            fail(storedFailure(err));
+            bad(err);
+          });
           stream.pipe(out);
         });
         // After a failure nobody awaits the writes, and the folder may vanish under one still opening;
@@ -141,8 +145,7 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
       parser.on('close', () => {
         Promise.all(writes).then(
           () => (failed ? undefined : resolve({ dir, files, fields })),
-          (err: Error) =>
-            fail(new AppError('invalid_input', `could not store an uploaded file: ${err.message}`)),
+          (err: Error) => fail(storedFailure(err)),
         );
       });
       req.on('aborted', () => fail(new AppError('invalid_input', 'upload was interrupted by the client')));
@@ -152,6 +155,11 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A file of the upload could not be written: 507 for a full or broken disk, else a plain 500. */
+function storedFailure(err: Error): AppError {
+  return storageError(err) ?? new AppError('internal', `could not store an uploaded file: ${err.message}`);
 }
 
 function tooLarge(maxBytes: number): AppError {
