@@ -169,6 +169,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     logger,
     now,
     onTable,
+    emptyGraceMs: config.ROUTES_EMPTY_GRACE_MS,
     onStatus: (s) => {
       tableStatus = s;
       metrics.tableStale.set(s.stale ? 1 : 0);

@@ -36,6 +36,9 @@ const GatewayEnv = z.object({
   SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
+  /** How long the instances of a model are kept when a table from the registry has none left for
+   * it (a restarting registry); 0 turns the guard off. */
+  ROUTES_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   PROMETHEUS_URL: envFields.optionalString(),
   ...serverTimeoutFields(30_000),
 });

@@ -11,7 +11,7 @@ import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin } from './auth';
 import type { RegistryConfig } from './config';
-import type { Instances } from './instances';
+import type { Instance, Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
@@ -28,6 +28,8 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** Called with the live instances whenever the routing table is rebuilt (main.ts saves them). */
+  onInstances?(list: readonly Instance[]): void;
 }
 
 export interface RegistryApp {
@@ -79,8 +81,10 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   let refreshing: Promise<void> = Promise.resolve();
 
   function publishRoutes(): void {
-    if (routes.update(buildRoutesModels(catalog, instances)))
+    if (routes.update(buildRoutesModels(catalog, instances))) {
       metrics.routesRevision.set(routes.current().revision);
+      deps.onInstances?.(instances.list());
+    }
     metrics.liveInstances.reset();
     for (const [model, entry] of catalog) {
       for (const v of entry.versions.keys())

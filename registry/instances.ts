@@ -20,6 +20,9 @@ export interface Instances {
   /** Drops every instance of a version (it was deleted); true when any were dropped. */
   forgetVersion(model: string, version: string): boolean;
   list(): Instance[];
+  /** Takes instances saved before a restart (registry/instance-snapshot.ts); each gets one TTL to
+   * heartbeat again. Ones already known are left as they are. */
+  restore(saved: readonly { model: string; version: string; url: string; backend: string | null }[]): number;
   urlsOf(model: string, version: string): string[];
 }
 
@@ -64,6 +67,17 @@ export function createInstances(ttlMs: number, now: () => number): Instances {
         }
       }
       return dropped;
+    },
+    restore(saved) {
+      const t = now();
+      let restored = 0;
+      for (const i of saved) {
+        const key = keyOf(i.model, i.version, i.url);
+        if (byKey.has(key)) continue;
+        byKey.set(key, { ...i, backend: i.backend ?? undefined, lastSeenMs: t, firstSeenMs: t });
+        restored++;
+      }
+      return restored;
     },
     list() {
       return [...byKey.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));

@@ -9,6 +9,7 @@ import { createLogger } from '../common/logger';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
+import { createSnapshotWriter, loadSnapshot } from './instance-snapshot';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
 import { createRoutesTable } from './routes';
@@ -38,13 +39,27 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     observeWrite: (kind, seconds) => metrics.writeDuration.observe({ kind }, seconds),
   });
   await store.recover();
+  const instances = createInstances(config.instanceTtlMs, now);
+  const restored = instances.restore(
+    await loadSnapshot({ root, now, maxAgeMs: 5 * config.instanceTtlMs, logger }),
+  );
+  if (restored > 0) logger.info('restored instances saved before the restart', { restored });
+  const snapshot = createSnapshotWriter({
+    root,
+    now,
+    refreshMs: config.instanceTtlMs,
+    logger,
+    onError: (err) =>
+      metrics.ioErrors.inc({ op: 'instance snapshot', code: String((err as { code?: string }).code) }),
+  });
   const registry = createApp({
     config,
     logger,
     metricsRegistry,
     metrics,
     store,
-    instances: createInstances(config.instanceTtlMs, now),
+    instances,
+    onInstances: (list) => snapshot.save(list),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
   });
@@ -54,7 +69,14 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
       'no ADMIN_TOKEN set: reads work, every write is refused until the registry is restarted with one',
     );
   }
-  const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
+  const sweepTimer = setInterval(
+    () => {
+      registry.sweep();
+      // Keeps the snapshot's saved_at recent while the table is unchanged.
+      snapshot.save(instances.list());
+    },
+    Math.max(100, Math.min(1000, config.instanceTtlMs / 4)),
+  );
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
   const server = await listen(registry.app, config.port, config.host, logger, {
     headersTimeoutMs: config.headersTimeoutMs,
@@ -66,5 +88,6 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     clearInterval(scanTimer);
     registry.close();
     await server.close();
+    await snapshot.flush();
   });
 }

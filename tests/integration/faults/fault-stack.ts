@@ -42,6 +42,7 @@ export async function startFaultStack(
     gateways?: number;
     gatewayEnv?: Record<string, string>;
     modelServerEnv?: Record<string, Record<string, string>>;
+    registryEnv?: Record<string, string>;
   } = {},
 ): Promise<FaultStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'modelgate-faults-'));
@@ -63,6 +64,7 @@ export async function startFaultStack(
           MODEL_STORE: store,
           ADMIN_TOKEN: token,
           ...FAST.registry,
+          ...options.registryEnv,
           ...(port === undefined ? {} : { PORT: String(port) }),
         },
       });
@@ -74,6 +76,7 @@ export async function startFaultStack(
         env: {
           MODEL_STORE: store,
           REGISTRY_URL: stack.registry.url,
+          ADMIN_TOKEN: token,
           ...FAST.modelServer,
           ...options.modelServerEnv?.[version],
           ...env,
