@@ -24,12 +24,6 @@ export function parseEnv<S extends z.ZodType>(
   throw new ConfigError(problems);
 }
 
-/** Limits every HTTP service takes (common/http.ts `listen`); docs/operations.md explains them. */
-export const serverTimeoutFields = (requestTimeoutMs: number) => ({
-  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(requestTimeoutMs),
-});
-
 /** Reusable environment fields so every service spells them the same way. */
 export const envFields = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
@@ -55,3 +49,12 @@ export const envFields = {
           .filter((s) => s.length > 0),
       ),
 };
+
+/** What every HTTP service takes for its listener (common/http.ts `listen`) and /metrics;
+ * docs/operations.md explains them. */
+export const serverEnvFields = (requestTimeoutMs: number) => ({
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(requestTimeoutMs),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: envFields.optionalString(),
+});

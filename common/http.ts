@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { bufferedBody } from './body-limit';
 import { AppError } from './errors';
 import type { Logger } from './logger';
+import { matchesSecret, secretDigest } from './secret';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -83,8 +84,24 @@ export function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
-export function metricsHandler(registry: Registry): RequestHandler {
-  return async function serveMetrics(_req, res) {
+/** GET /metrics; with a token, only for `Authorization: Bearer <token>` (the page names upstream
+ * URLs and models, which callers of the data plane need not see). */
+export function metricsHandler(registry: Registry, token?: string): RequestHandler {
+  const known = token === undefined ? undefined : [secretDigest(token)];
+  return async function serveMetrics(req, res, next) {
+    if (known) {
+      const given = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (given === undefined || !matchesSecret(known, given)) {
+        return next(
+          new AppError(
+            'unauthorized',
+            'GET /metrics needs Authorization: Bearer <METRICS_TOKEN> on this service',
+            undefined,
+            { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+          ),
+        );
+      }
+    }
     res.setHeader('Content-Type', registry.contentType);
     res.end(await registry.metrics());
   };

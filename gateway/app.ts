@@ -2,13 +2,13 @@
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Express, type RequestHandler, type Router } from 'express';
-import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import { parseByteLimit } from '../common/body-limit';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
+import { securityHeaders } from '../common/security-headers';
 import type { Metadata, Routes } from '../common/wire';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
@@ -204,7 +204,7 @@ export function createApp(deps: GatewayDeps): Gateway {
 
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
   const access = accessRecorder(accessLogWriter, metrics, now, observe);
-  const security = helmet();
+  const security = securityHeaders();
   const corsHeaders = cors({
     origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
     exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
@@ -214,7 +214,7 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.set('query parser', 'simple');
   app.use(requestId());
   app.use(accessLog(access, now));
-  app.use(security);
+  app.use(security.middleware);
   app.use(corsHeaders);
 
   const isReady = () => state !== undefined && liveUpstreamCount(state) > 0;
@@ -226,7 +226,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     res.json(openapi);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
-  app.get('/metrics', metricsHandler(deps.metrics));
+  app.get('/metrics', metricsHandler(deps.metrics, config.METRICS_TOKEN));
 
   const auth = apiKeyAuth(config.API_KEYS);
   const limiter = createRateLimiter(config.RATE_LIMIT_RPS, now);
@@ -270,7 +270,7 @@ export function createApp(deps: GatewayDeps): Gateway {
       bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
       apiKeys: config.API_KEYS,
       rateLimiter: limiter,
-      securityHeaders: staticHeaders(security),
+      securityHeaders: security.headers,
       cors: corsHeaders as unknown as Parameters<typeof withFastPath>[0]['cors'],
       access,
     },
@@ -368,16 +368,4 @@ function accessLog(access: (entry: AccessEntry) => void, now: () => number): Req
     });
     next();
   };
-}
-
-/** The headers a middleware sets regardless of the request (helmet's), captured once. */
-function staticHeaders(middleware: RequestHandler): [string, string][] {
-  const headers: [string, string][] = [];
-  const res = {
-    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
-    removeHeader: () => undefined,
-    getHeader: () => undefined,
-  };
-  middleware({ headers: {} } as never, res as never, () => undefined);
-  return headers;
 }

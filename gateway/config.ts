@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv, serverTimeoutFields } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -40,7 +40,7 @@ const GatewayEnv = z.object({
    * it (a restarting registry); 0 turns the guard off. */
   ROUTES_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   PROMETHEUS_URL: envFields.optionalString(),
-  ...serverTimeoutFields(30_000),
+  ...serverEnvFields(30_000),
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

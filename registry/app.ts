@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { AppError, errorMiddleware, notFoundHandler, storageError } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
+import { securityHeaders } from '../common/security-headers';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin } from './auth';
@@ -20,7 +21,8 @@ import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
 import { type ArtifactCheck, receiveUpload, refuseBody, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'> &
+    Partial<Pick<RegistryConfig, 'metricsToken'>>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -150,7 +152,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     next();
   };
 
-  app.use(requestId(), countRequests);
+  app.use(requestId(), securityHeaders().middleware, countRequests);
 
   app.get('/health', (_req, res) => {
     res.json({
@@ -160,7 +162,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       routesRevision: routes.current().revision,
     });
   });
-  app.get('/metrics', metricsHandler(deps.metricsRegistry));
+  app.get('/metrics', metricsHandler(deps.metricsRegistry, deps.config.metricsToken));
 
   app.get('/models', (_req, res) => {
     sweep();

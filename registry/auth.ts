@@ -1,18 +1,16 @@
 /** Bearer-token guard for admin writes. Tokens are compared through sha256 digests with
  * timingSafeEqual, so neither a token's content nor its length leaks through response timing. */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AppError } from '../common/errors';
+import { matchesSecret, secretDigest } from '../common/secret';
 
 export interface AdminToken {
   name: string;
   token: string;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 export function requireAdmin(tokens: readonly AdminToken[]): RequestHandler {
-  const known = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
+  const known = tokens.map((t) => ({ name: t.name, digest: secretDigest(t.token) }));
   return function checkAdminToken(req, res, next) {
     if (known.length === 0) {
       return next(
@@ -34,9 +32,8 @@ export function requireAdmin(tokens: readonly AdminToken[]): RequestHandler {
         ),
       );
     }
-    const given = digest(match[1]!);
     let who: string | undefined;
-    for (const k of known) if (timingSafeEqual(k.digest, given) && who === undefined) who = k.name;
+    for (const k of known) if (matchesSecret([k.digest], match[1]!) && who === undefined) who = k.name;
     if (who === undefined)
       return next(
         new AppError('forbidden', 'the admin token is not valid for this registry; check ADMIN_TOKEN'),

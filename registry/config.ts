@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv, serverTimeoutFields } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -36,7 +36,7 @@ export const RegistryEnv = z.object({
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
   /** Uploads of up to MAX_UPLOAD_BYTES must arrive within REQUEST_TIMEOUT_MS. */
-  ...serverTimeoutFields(120_000),
+  ...serverEnvFields(120_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -51,6 +51,7 @@ export type RegistryConfig = Readonly<{
   logFormat: 'json' | 'pretty';
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  metricsToken: string | undefined;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -67,5 +68,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     logFormat: e.LOG_FORMAT,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
   });
 }
