@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv, serverEnvFields } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -25,7 +26,6 @@ const GatewayEnv = z.object({
   MAX_BATCH_ROWS: envFields.positiveInt(1024),
   /** 0 turns rate limiting off. */
   RATE_LIMIT_RPS: envFields.nonNegativeNumber(0),
-  LOG_DIR: z.string().min(1).default('./logs'),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
   BODY_LIMIT: byteSize,
@@ -39,8 +39,10 @@ const GatewayEnv = z.object({
   /** How long the instances of a model are kept when a table from the registry has none left for
    * it (a restarting registry); 0 turns the guard off. */
   ROUTES_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
-  PROMETHEUS_URL: envFields.optionalString(),
   ...serverEnvFields(30_000),
+  /** Guards the admin-only reads (GET /predictions). */
+  ADMIN_TOKEN: envFields.optionalString(),
+  ...trackingEnvFields,
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

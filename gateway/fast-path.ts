@@ -10,6 +10,7 @@ import { readBody } from '../common/body-limit';
 import { AppError, renderProtocolError, toAppError } from '../common/errors';
 import { parseJsonBody, requestIdFrom } from '../common/http';
 import type { Logger } from '../common/logger';
+import type { RouteReason } from '../tracking/store/schema';
 import { type CallLocals, oipInfer, type ProtocolDeps } from './protocol/oip-v2';
 import { tfPredict } from './protocol/tf-serving';
 import { callerOf, checkApiKey } from './security';
@@ -40,6 +41,8 @@ export interface AccessEntry {
   requestId: string;
   model: string | undefined;
   version: string | undefined;
+  reason?: RouteReason | undefined;
+  unit?: string | undefined;
 }
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -109,6 +112,8 @@ export function withFastPath(deps: FastPathDeps, fallback: RequestListener): Req
         requestId: locals.requestId,
         model: locals.model,
         version: locals.version,
+        reason: locals.reason,
+        unit: locals.unit,
       }),
     );
     for (const [name, value] of deps.securityHeaders) res.setHeader(name, value);

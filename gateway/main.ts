@@ -7,9 +7,10 @@ import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { type Metadata, metadataSchema } from '../common/wire';
+import { createEvidenceStore } from '../tracking/evidence-store';
+import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
-import { createExperiments } from './experiments';
 import type { FetchRoutes } from './routing/table';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
@@ -76,15 +77,48 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
+  // once open, its failures only cost records and 503s on the reads, never a prediction.
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  try {
+    if (config.TRACKING_ENABLED)
+      database = await openDatabase(config.DATABASE_URL, {
+        onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+      });
+  } catch (err) {
+    if (err instanceof DatabaseOpenError) {
+      process.stderr.write(`modelgate gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const metrics = new Registry();
+  let lastStoreError = 0;
+  const evidence =
+    database &&
+    createEvidenceStore({
+      database,
+      now: Date.now,
+      flushMs: config.TRACKING_FLUSH_MS,
+      bufferRows: config.TRACKING_BUFFER_ROWS,
+      retentionDays: config.RETENTION_DAYS,
+      metrics,
+      onError: (what, err) => {
+        // One line every 10 s at most while the database is away; the metrics count every failure.
+        if (Date.now() - lastStoreError < 10_000) return;
+        lastStoreError = Date.now();
+        logger.warn('evidence store failed', { what, error: String(err) });
+      },
+    });
   const gateway = createApp({
     config,
     logger,
-    metrics: new Registry(),
+    metrics,
     now: Date.now,
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
-    createExperiments: (ctx) => createExperiments(ctx),
+    ...(evidence ? { evidence } : {}),
     version: '0.1.0',
   });
   gateway.start();
@@ -92,9 +126,14 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
   });
-  logger.info('gateway started', { registry: config.REGISTRY_URL, instance: randomUUID() });
+  logger.info('gateway started', {
+    registry: config.REGISTRY_URL,
+    database: database?.url ?? 'none (TRACKING_ENABLED=false)',
+    instance: randomUUID(),
+  });
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
+    await evidence?.close();
   });
 }

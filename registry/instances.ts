@@ -19,6 +19,8 @@ export interface Instances {
   expire(): boolean;
   /** Drops every instance of a version (it was deleted); true when any were dropped. */
   forgetVersion(model: string, version: string): boolean;
+  /** True when this exact instance is live (its first ready heartbeat was accepted). */
+  has(model: string, version: string, url: string): boolean;
   list(): Instance[];
   /** Takes instances saved before a restart (registry/instance-snapshot.ts); each gets one TTL to
    * heartbeat again. Ones already known are left as they are. */
@@ -78,6 +80,9 @@ export function createInstances(ttlMs: number, now: () => number): Instances {
         restored++;
       }
       return restored;
+    },
+    has(model, version, url) {
+      return byKey.has(keyOf(model, version, url.replace(/\/+$/, '')));
     },
     list() {
       return [...byKey.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));

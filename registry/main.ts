@@ -10,6 +10,7 @@ import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
 import { createSnapshotWriter, loadSnapshot } from './instance-snapshot';
+import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
 import { createRoutesTable } from './routes';
@@ -62,11 +63,17 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     onInstances: (list) => snapshot.save(list),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
   });
   await registry.refresh();
   if (config.adminTokens.length === 0) {
     logger.warn(
       'no ADMIN_TOKEN set: reads work, every write is refused until the registry is restarted with one',
+    );
+  }
+  if (config.instanceTokens.length === 0) {
+    logger.warn(
+      'no INSTANCE_TOKEN or ADMIN_TOKEN set: model-servers cannot register, so nothing is routable; set one here and the same value on every model-server',
     );
   }
   const sweepTimer = setInterval(

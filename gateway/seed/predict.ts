@@ -4,7 +4,7 @@ import { type Response, Router } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
-import type { DataPlane } from '../dataplane';
+import { type DataPlane, recordedReason } from '../dataplane';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
 import type { CallLocals } from '../protocol/oip-v2';
 import type { VersionRoute } from '../routing/route-state';
@@ -61,6 +61,8 @@ export function predictCore(deps: PredictDeps) {
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
+    locals.reason = recordedReason(choice.reason);
+    locals.unit = choice.unit;
     plane.checkRows(model, choice.version, rows);
     const width = choice.version.inputWidth;
     const upstreamBody = oipInferBody(rows, width, requestId);
@@ -94,6 +96,7 @@ export function predictCore(deps: PredictDeps) {
       result,
       predictions.map((p) => p.prediction),
       request,
+      { requestId, route },
     );
   }
 

@@ -70,11 +70,14 @@ export async function startGateway(
   registryUrl: string,
   env: Record<string, string> = {},
 ): Promise<Service & { logDir: string }> {
-  const logDir = mkdtempSync(path.join(tmpdir(), 'gw-it-logs-'));
+  const logDir = mkdtempSync(path.join(tmpdir(), 'gw-it-data-'));
   const service = await startService(['gateway'], {
     env: {
       REGISTRY_URL: registryUrl,
-      LOG_DIR: logDir,
+      ADMIN_TOKEN,
+      // A store of its own per gateway unless the test shares one on purpose.
+      DATABASE_URL: `sqlite:${path.join(logDir, 'modelgate.db')}`,
+      TRACKING_FLUSH_MS: '50',
       ROUTES_WAIT_S: '5',
       BREAKER_VOLUME_THRESHOLD: '3',
       BREAKER_RESET_TIMEOUT_MS: '1000',
