@@ -57,4 +57,9 @@ export const serverEnvFields = (requestTimeoutMs: number) => ({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(requestTimeoutMs),
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: envFields.optionalString(),
+  /** PEM certificate and key: both set, the service serves HTTPS (common/tls.ts). */
+  TLS_CERT_FILE: envFields.optionalString(),
+  TLS_KEY_FILE: envFields.optionalString(),
+  /** A PEM CA to trust, with the system's, for this service's own HTTPS calls. */
+  TLS_CA_FILE: envFields.optionalString(),
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type express from 'express';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
@@ -120,6 +121,8 @@ export interface ListenOptions {
   /** Time to receive the whole request, body included; Node's default is 300 s, which lets a body
    * that never ends hold a connection for five minutes. */
   requestTimeoutMs?: number;
+  /** Serve HTTPS with this certificate and key (common/tls.ts). */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 /** Listens and logs one `listening` line with the bound port: integration tests start services with
@@ -135,22 +138,25 @@ export function listen(
   // Node refuses a headers timeout longer than the request timeout.
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
   return new Promise((resolve, reject) => {
-    const server = createServer(
-      {
-        requestTimeout,
-        headersTimeout,
-        // Node enforces both timeouts by sweeping connections, every 30 s by default: a 2 s timeout
-        // would then close a connection up to 32 s late.
-        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeout / 2))),
-      },
-      app as RequestListener,
+    const serverOptions = {
+      requestTimeout,
+      headersTimeout,
+      // Node enforces both timeouts by sweeping connections, every 30 s by default: a 2 s timeout
+      // would then close a connection up to 32 s late.
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeout / 2))),
+    };
+    const server: Server = (
+      options.tls
+        ? createHttpsServer({ ...serverOptions, ...options.tls }, app as RequestListener)
+        : createServer(serverOptions, app as RequestListener)
     ).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.once('error', reject);
     server.once('listening', () => {
       const address = server.address();
       const boundPort = typeof address === 'object' && address ? address.port : port;
-      const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+      const scheme = options.tls ? 'https' : 'http';
+      const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
       logger.info('listening', { event: 'listening', port: boundPort, url });
       resolve({
         server,

@@ -6,12 +6,14 @@ import { request } from 'undici';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
 import { createEvidenceStore } from '../tracking/evidence-store';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
+import { undiciClientFactoryWith } from './upstream/pool';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
   const base = registryUrl.replace(/\/+$/, '');
@@ -67,8 +69,10 @@ function registryMetadataFetcher(registryUrl: string) {
 
 export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadGatewayConfig>;
+  let tls: TlsSettings;
   try {
     config = loadGatewayConfig(env);
+    tls = loadTls(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -77,6 +81,8 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  // Route polls and metadata reads go through undici's request() and its global dispatcher.
+  trustForOutgoingCalls(tls.ca);
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
   // once open, its failures only cost records and 503s on the reads, never a prediction.
   let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
@@ -118,6 +124,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
+    ...(tls.ca ? { upstreamClient: undiciClientFactoryWith({ ca: tls.ca }) } : {}),
     ...(evidence ? { evidence } : {}),
     version: '0.1.0',
   });
@@ -125,6 +132,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger, {
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    tls: tls.server,
   });
   logger.info('gateway started', {
     registry: config.REGISTRY_URL,

@@ -9,6 +9,7 @@ import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { ArtifactError } from '../common/model-artifact';
 import { loadTf } from '../common/tfjs';
+import { loadTls, trustForOutgoingCalls } from '../common/tls';
 import { createApp } from './app';
 import { loadConfig, type ModelFlags } from './config';
 import { createDriftMonitor } from './drift/monitor';
@@ -31,6 +32,8 @@ function packageVersion(from: string): string {
 
 export async function runModelServer(flags: ModelFlags): Promise<void> {
   const config = loadConfig(flags);
+  const tls = loadTls(config);
+  trustForOutgoingCalls(tls.ca);
   const logger = createLogger({
     service: 'model-server',
     level: config.LOG_LEVEL,
@@ -77,6 +80,7 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
   const running = await listen(server.app, config.PORT, config.HOST, logger, {
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    tls: tls.server,
   });
   const publicUrl = config.PUBLIC_URL ?? running.url;
   const heartbeat = createHeartbeat({

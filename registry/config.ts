@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv, serverEnvFields } from '../common/config';
+import { loadTls, type TlsSettings } from '../common/tls';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -58,11 +59,15 @@ export type RegistryConfig = Readonly<{
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   metricsToken: string | undefined;
+  tls: TlsSettings;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
   const e = parseEnv(RegistryEnv, env);
-  const adminTokens = [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS];
+  const adminTokens = [
+    ...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []),
+    ...e.ADMIN_TOKENS,
+  ];
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -78,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+    tls: loadTls(e),
   });
 }

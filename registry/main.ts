@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { trustForOutgoingCalls } from '../common/tls';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
@@ -28,6 +29,7 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     throw err;
   }
   const logger = createLogger({ service: 'registry', level: config.logLevel, format: config.logFormat });
+  trustForOutgoingCalls(config.tls.ca);
   const root = path.resolve(config.modelStore);
   await mkdir(root, { recursive: true });
   const metricsRegistry = new Registry();
@@ -88,6 +90,7 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   const server = await listen(registry.app, config.port, config.host, logger, {
     headersTimeoutMs: config.headersTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    tls: config.tls.server,
   });
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {

@@ -24,12 +24,20 @@ export interface UpstreamClient {
 
 export type UpstreamClientFactory = (origin: string) => UpstreamClient;
 
-export const undiciClientFactory: UpstreamClientFactory = (origin) => {
+/** `connect.ca` makes HTTPS upstreams with a private CA (TLS_CA_FILE) trusted. */
+export function undiciClientFactoryWith(connect: { ca?: string[] } = {}): UpstreamClientFactory {
+  return (origin) => undiciClient(origin, connect);
+}
+
+export const undiciClientFactory: UpstreamClientFactory = (origin) => undiciClient(origin, {});
+
+function undiciClient(origin: string, connect: { ca?: string[] }): UpstreamClient {
   const pool = new Pool(origin, {
     connections: 64,
     keepAliveTimeout: 30_000,
     // The model-server batches concurrent requests; pipelining would serialise them per socket.
     pipelining: 1,
+    ...(connect.ca ? { connect: { ca: connect.ca } } : {}),
   });
   return {
     async send(request, signal) {
@@ -45,7 +53,7 @@ export const undiciClientFactory: UpstreamClientFactory = (origin) => {
     },
     close: () => pool.close(),
   };
-};
+}
 
 export class UpstreamPools {
   private readonly clients = new Map<string, UpstreamClient>();

@@ -43,7 +43,7 @@ describe('a request announcing 1 GB that never sends it', () => {
     ['gateway TF Serving predict', () => gateway.port, 'POST /v1/models/penguins:predict HTTP/1.1'],
     ['gateway POST /feedback', () => gateway.port, 'POST /feedback HTTP/1.1'],
     ['registry PUT policy', () => registry.port, `PUT /models/penguins/policy HTTP/1.1\r\n${auth}`],
-    ['registry POST /instances', () => registry.port, 'POST /instances HTTP/1.1'],
+    ['registry POST /instances', () => registry.port, `POST /instances HTTP/1.1\r\n${auth}`],
     [
       'model-server OIP v2 infer',
       () => modelServer.port,
