@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type express from 'express';
 import type { RequestHandler } from 'express';
@@ -8,6 +8,7 @@ import { bufferedBody } from './body-limit';
 import { AppError } from './errors';
 import type { Logger } from './logger';
 import { matchesSecret, secretDigest } from './secret';
+import { onSupervisorGone, tellSupervisor } from './supervised';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -75,6 +76,15 @@ function requireJson(types: string[]): RequestHandler {
   };
 }
 
+/** res.json for plain node:http responses. */
+export function writeJson(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 /** JSON.parse of a UTF-8 body, without a leading byte order mark; a 400 that quotes the parser. */
 export function parseJsonBody(raw: Buffer): unknown {
   const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
@@ -125,8 +135,9 @@ export interface ListenOptions {
   tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
-/** Listens and logs one `listening` line with the bound port: integration tests start services with
- * PORT=0 and read the port from that line. */
+/** Listens, logs one `listening` line with the bound port (integration tests start services with
+ * PORT=0 and read it), and tells a supervising `modelgate up` the port, or the reason it failed,
+ * over IPC. */
 export function listen(
   app: express.Express | RequestListener,
   port: number,
@@ -151,13 +162,22 @@ export function listen(
         : createServer(serverOptions, app as RequestListener)
     ).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const failed = {
+        type: 'listen_failed',
+        code: err.code ?? 'unknown',
+        port,
+        message: err.message,
+      } as const;
+      void tellSupervisor(failed).then(() => reject(err));
+    });
     server.once('listening', () => {
       const address = server.address();
       const boundPort = typeof address === 'object' && address ? address.port : port;
       const scheme = options.tls ? 'https' : 'http';
       const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
       logger.info('listening', { event: 'listening', port: boundPort, url });
+      void tellSupervisor({ type: 'listening', port: boundPort, url });
       resolve({
         server,
         port: boundPort,
@@ -179,7 +199,8 @@ export function listen(
   });
 }
 
-/** Runs `stop` once on SIGTERM/SIGINT, then exits 0; exits 1 if it exceeds the deadline. */
+/** Runs `stop` once on SIGTERM/SIGINT or when a supervising parent goes away (its IPC channel
+ * closes), then exits 0; exits 1 if it exceeds the deadline. */
 export function onShutdown(logger: Logger, stop: () => Promise<void>, deadlineMs = 10_000): void {
   let stopping = false;
   const handler = (signal: string) => {
@@ -201,4 +222,5 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, deadlineMs
   };
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+  onSupervisorGone(() => handler('disconnect'));
 }

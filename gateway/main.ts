@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { packageVersion } from '../common/package-info';
 import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
 import { createEvidenceStore } from '../tracking/evidence-store';
@@ -13,7 +14,7 @@ import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
-import { undiciClientFactoryWith } from './upstream/pool';
+import { undiciClientFactory } from './upstream/pool';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
   const base = registryUrl.replace(/\/+$/, '');
@@ -124,9 +125,11 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
-    ...(tls.ca ? { upstreamClient: undiciClientFactoryWith({ ca: tls.ca }) } : {}),
+    ...(tls.ca
+      ? { upstreamClient: undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY, { ca: tls.ca }) }
+      : {}),
     ...(evidence ? { evidence } : {}),
-    version: '0.1.0',
+    version: packageVersion(__dirname),
   });
   gateway.start();
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger, {

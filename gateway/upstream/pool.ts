@@ -24,36 +24,34 @@ export interface UpstreamClient {
 
 export type UpstreamClientFactory = (origin: string) => UpstreamClient;
 
-/** `connect.ca` makes HTTPS upstreams with a private CA (TLS_CA_FILE) trusted. */
-export function undiciClientFactoryWith(connect: { ca?: string[] } = {}): UpstreamClientFactory {
-  return (origin) => undiciClient(origin, connect);
-}
-
-export const undiciClientFactory: UpstreamClientFactory = (origin) => undiciClient(origin, {});
-
-function undiciClient(origin: string, connect: { ca?: string[] }): UpstreamClient {
-  const pool = new Pool(origin, {
-    connections: 64,
-    keepAliveTimeout: 30_000,
-    // The model-server batches concurrent requests; pipelining would serialise them per socket.
-    pipelining: 1,
-    ...(connect.ca ? { connect: { ca: connect.ca } } : {}),
-  });
-  return {
-    async send(request, signal) {
-      const res = await pool.request({
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        signal,
-      });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers, body };
-    },
-    close: () => pool.close(),
+/** `connections` matches the per-instance concurrency limit, so nothing waits inside undici where
+ * the limiter cannot see it. */
+export const undiciClientFactory =
+  (connections: number, connect: { ca?: string[] } = {}): UpstreamClientFactory =>
+  (origin) => {
+    const pool = new Pool(origin, {
+      connections,
+      keepAliveTimeout: 30_000,
+      // The model-server batches concurrent requests; pipelining would serialise them per socket.
+      pipelining: 1,
+      // TLS_CA_FILE: HTTPS upstreams signed by a private CA.
+      ...(connect.ca ? { connect: { ca: connect.ca } } : {}),
+    });
+    return {
+      async send(request, signal) {
+        const res = await pool.request({
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body,
+          signal,
+        });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        return { status: res.statusCode, headers: res.headers, body };
+      },
+      close: () => pool.close(),
+    };
   };
-}
 
 export class UpstreamPools {
   private readonly clients = new Map<string, UpstreamClient>();

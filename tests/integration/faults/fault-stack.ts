@@ -41,8 +41,8 @@ export async function startFaultStack(
     versions?: string[];
     gateways?: number;
     gatewayEnv?: Record<string, string>;
-    modelServerEnv?: Record<string, Record<string, string>>;
     registryEnv?: Record<string, string>;
+    modelServerEnv?: Record<string, Record<string, string>>;
   } = {},
 ): Promise<FaultStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'modelgate-faults-'));
