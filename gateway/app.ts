@@ -196,6 +196,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     logger,
     now,
     onTable,
+    emptyGraceMs: config.ROUTES_EMPTY_GRACE_MS,
     onStatus: (s) => {
       tableStatus = s;
       metrics.tableStale.set(s.stale ? 1 : 0);
@@ -242,13 +243,8 @@ export function createApp(deps: GatewayDeps): Gateway {
     res.json(openapi);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
-  if (deps.metricsText) {
-    const text = deps.metricsText;
-    app.get('/metrics', async (_req, res) => {
-      res.setHeader('Content-Type', deps.metrics.contentType);
-      res.end(await text());
-    });
-  } else app.get('/metrics', metricsHandler(deps.metrics));
+  // A cluster worker answers with the whole cluster's metrics, behind the same token check.
+  app.get('/metrics', metricsHandler(deps.metrics, config.METRICS_TOKEN, deps.metricsText));
   app.use(
     statusRouter({
       plane,

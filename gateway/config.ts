@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
 import { trackingEnvFields } from '../tracking/config';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
@@ -62,6 +62,10 @@ const GatewayEnv = z.object({
   SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
+  /** How long the instances of a model are kept when a table from the registry has none left for
+   * it (a restarting registry); 0 turns the guard off. */
+  ROUTES_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  ...serverEnvFields(30_000),
   /** Guards the admin-only reads (GET /predictions). */
   ADMIN_TOKEN: envFields.optionalString(),
   ...trackingEnvFields,

@@ -8,12 +8,14 @@ import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { packageVersion } from '../common/package-info';
+import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
 import { createEvidenceStore } from '../tracking/evidence-store';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
+import { undiciClientFactory } from './upstream/pool';
 import { clusterMetricsText, runPrimary } from './workers';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
@@ -70,8 +72,10 @@ function registryMetadataFetcher(registryUrl: string) {
 
 export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadGatewayConfig>;
+  let tls: TlsSettings;
   try {
     config = loadGatewayConfig(env);
+    tls = loadTls(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -99,6 +103,8 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
       },
     });
   }
+  // Route polls and metadata reads go through undici's request() and its global dispatcher.
+  trustForOutgoingCalls(tls.ca);
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
   // once open, its failures only cost records and 503s on the reads, never a prediction.
   let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
@@ -140,12 +146,19 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
+    ...(tls.ca
+      ? { upstreamClient: undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY, { ca: tls.ca }) }
+      : {}),
     ...(evidence ? { evidence } : {}),
     ...(cluster.isWorker ? { metricsText: clusterMetricsText(metrics) } : {}),
     version: packageVersion(__dirname),
   });
   gateway.start();
-  const server = await listen(gateway.handler, config.PORT, config.HOST, logger);
+  const server = await listen(gateway.handler, config.PORT, config.HOST, logger, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    tls: tls.server,
+  });
   logger.info('gateway started', {
     registry: config.REGISTRY_URL,
     database: database?.url ?? 'none (TRACKING_ENABLED=false)',

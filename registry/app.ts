@@ -5,9 +5,10 @@ import { rm } from 'node:fs/promises';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
+import { AppError, errorMiddleware, notFoundHandler, storageError } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
+import { securityHeaders } from '../common/security-headers';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import type { ExperimentGauges } from '../tracking/experiments/gauges';
 import type { ExperimentRepository } from '../tracking/experiments/repository';
@@ -21,7 +22,7 @@ import { consoleRouter } from './console';
 import { fetchMetrics, type ReadMetrics, readModelDrift } from './drift/readings';
 import { createRegistryExperiments } from './experiments';
 import type { VerifyInstance } from './instance-verify';
-import type { Instances } from './instances';
+import type { Instance, Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import type { RolloutController } from './rollouts/executor';
 import { rolloutRouter } from './rollouts/router';
@@ -29,10 +30,11 @@ import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
 import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
-import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
+import { type ArtifactCheck, receiveUpload, refuseBody, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'> &
+    Partial<Pick<RegistryConfig, 'metricsToken'>>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -60,6 +62,8 @@ export interface RegistryDeps {
     lookEveryMs: number;
     gauges?: ExperimentGauges;
   };
+  /** Called with the live instances whenever the routing table is rebuilt (main.ts saves them). */
+  onInstances?(list: readonly Instance[]): void;
 }
 
 export interface RegistryApp {
@@ -124,8 +128,10 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     : undefined;
 
   function publishRoutes(): void {
-    if (routes.update(buildRoutesModels(catalog, instances, experiments?.routing())))
+    if (routes.update(buildRoutesModels(catalog, instances, experiments?.routing()))) {
       metrics.routesRevision.set(routes.current().revision);
+      deps.onInstances?.(instances.list());
+    }
     metrics.liveInstances.reset();
     for (const [model, entry] of catalog) {
       for (const v of entry.versions.keys())
@@ -198,7 +204,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     next();
   };
 
-  app.use(requestId(), countRequests);
+  app.use(requestId(), securityHeaders().middleware, countRequests);
 
   app.get('/health', (_req, res) => {
     res.json({
@@ -208,7 +214,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       routes_revision: routes.current().revision,
     });
   });
-  app.get('/metrics', metricsHandler(deps.metricsRegistry));
+  app.get('/metrics', metricsHandler(deps.metricsRegistry, deps.config.metricsToken));
   app.use('/console', consoleRouter(deps.consoleDir));
 
   app.get('/models', (_req, res) => {
@@ -278,7 +284,8 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   const adminUpload: RequestHandler = function adminUpload(req, res, next) {
     admin(req, res, (err?: unknown) => {
       if (err === undefined) return next();
-      discardBody(req, deps.config.maxUploadBytes).then(() => next(err), next);
+      refuseBody(req, deps.config.maxUploadBytes);
+      next(err);
     });
   };
 
@@ -287,7 +294,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     try {
       model = param(req, 'model', 'model');
     } catch (err) {
-      await discardBody(req, deps.config.maxUploadBytes);
+      refuseBody(req, deps.config.maxUploadBytes);
       throw err;
     }
     const upload = await receiveUpload(req, store.root, deps.config.maxUploadBytes);
@@ -494,6 +501,17 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   if (experiments) app.use(experiments.router);
 
   app.use(notFoundHandler());
+  app.use(function countIoErrors(err: unknown, req: Request, _res: Response, next: (e: unknown) => void) {
+    const failure = storageError(err) ?? (err instanceof AppError ? err : undefined);
+    if (failure?.code === 'insufficient_storage') {
+      const op = req.route?.path ? `${req.method} ${req.baseUrl}${String(req.route.path)}` : req.method;
+      const code = String((failure.details as { errno?: string } | undefined)?.errno ?? 'unknown');
+      metrics.ioErrors.inc({ op, code });
+      logger.error('store write failed', { op, code, requestId: req.res?.locals.requestId });
+      return next(failure);
+    }
+    next(err);
+  });
   app.use(errorMiddleware(logger));
 
   return {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
+import { loadTls, type TlsSettings } from '../common/tls';
 import { trackingEnvFields } from '../tracking/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
@@ -50,6 +51,8 @@ export const RegistryEnv = z.object({
   EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
   /** How often the registry recomputes running experiments' gauges. */
   EXPERIMENT_GAUGES_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  /** Uploads of up to MAX_UPLOAD_BYTES must arrive within REQUEST_TIMEOUT_MS. */
+  ...serverEnvFields(120_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -69,6 +72,10 @@ export type RegistryConfig = Readonly<{
   databaseUrl: string;
   experimentLookMs: number;
   experimentGaugesMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  metricsToken: string | undefined;
+  tls: TlsSettings;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -98,5 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     databaseUrl: e.DATABASE_URL,
     experimentLookMs: e.EXPERIMENT_LOOK_MS,
     experimentGaugesMs: e.EXPERIMENT_GAUGES_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    tls: loadTls(e),
   });
 }

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { trustForOutgoingCalls } from '../common/tls';
 import { createExperimentGauges } from '../tracking/experiments/gauges';
 import { createExperimentRepository } from '../tracking/experiments/repository';
 import { listPredictions } from '../tracking/predictions-query';
@@ -15,6 +16,7 @@ import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
 import { fetchMetrics } from './drift/readings';
+import { createSnapshotWriter, loadSnapshot } from './instance-snapshot';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
@@ -40,6 +42,7 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     throw err;
   }
   const logger = createLogger({ service: 'registry', level: config.logLevel, format: config.logFormat });
+  trustForOutgoingCalls(config.tls.ca);
   const root = path.resolve(config.modelStore);
   await mkdir(root, { recursive: true });
   const metricsRegistry = new Registry();
@@ -80,13 +83,27 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     afterPolicyWrite: () => refreshRoutes(),
     tickMs: config.rolloutTickMs,
   });
+  const instances = createInstances(config.instanceTtlMs, now);
+  const restored = instances.restore(
+    await loadSnapshot({ root, now, maxAgeMs: 5 * config.instanceTtlMs, logger }),
+  );
+  if (restored > 0) logger.info('restored instances saved before the restart', { restored });
+  const snapshot = createSnapshotWriter({
+    root,
+    now,
+    refreshMs: config.instanceTtlMs,
+    logger,
+    onError: (err) =>
+      metrics.ioErrors.inc({ op: 'instance snapshot', code: String((err as { code?: string }).code) }),
+  });
   const registry = createApp({
     config,
     logger,
     metricsRegistry,
     metrics,
     store,
-    instances: createInstances(config.instanceTtlMs, now),
+    instances,
+    onInstances: (list) => snapshot.save(list),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
     readMetrics: fetchMetrics(DRIFT_READ_TIMEOUT_MS),
@@ -116,7 +133,14 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
       'no INSTANCE_TOKEN or ADMIN_TOKEN set: model-servers cannot register, so nothing is routable; set one here and the same value on every model-server',
     );
   }
-  const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
+  const sweepTimer = setInterval(
+    () => {
+      registry.sweep();
+      // Keeps the snapshot's saved_at recent while the table is unchanged.
+      snapshot.save(instances.list());
+    },
+    Math.max(100, Math.min(1000, config.instanceTtlMs / 4)),
+  );
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
   await rollouts.begin();
   const gaugeTimer = setInterval(
@@ -126,7 +150,11 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
       }),
     config.experimentGaugesMs,
   );
-  const server = await listen(registry.app, config.port, config.host, logger);
+  const server = await listen(registry.app, config.port, config.host, logger, {
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    tls: config.tls.server,
+  });
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {
     clearInterval(sweepTimer);
@@ -136,5 +164,6 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     await rollouts.close();
     await server.close();
     await database.close();
+    await snapshot.flush();
   });
 }

@@ -36,13 +36,15 @@ export type UpstreamClientFactory = (origin: string) => UpstreamClient;
 /** `connections` matches the per-instance concurrency limit, so nothing waits inside undici where
  * the limiter cannot see it. */
 export const undiciClientFactory =
-  (connections: number): UpstreamClientFactory =>
+  (connections: number, connect: { ca?: string[] } = {}): UpstreamClientFactory =>
   (origin) => {
     const pool = new Pool(origin, {
       connections,
       keepAliveTimeout: 30_000,
       // The model-server batches concurrent requests; pipelining would serialise them per socket.
       pipelining: 1,
+      // TLS_CA_FILE: HTTPS upstreams signed by a private CA.
+      ...(connect.ca ? { connect: { ca: connect.ca } } : {}),
     });
     return {
       async send(request, timeoutMs) {
