@@ -147,6 +147,7 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
         {
           MODEL_STORE: store,
           REGISTRY_URL: registry.url,
+          INSTANCE_TOKEN: adminToken,
           ...options.modelServerEnv,
           ...envOverrides('BENCH_MODEL_SERVER_ENV'),
         },

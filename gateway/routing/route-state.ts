@@ -49,7 +49,7 @@ export function buildRouteState(routes: Routes, breakers: Breakers): RouteState 
       versions.set(version, {
         version,
         weightPercent: weights.get(version) ?? 0,
-        inputWidth: route.inputWidth,
+        inputWidth: route.input_width,
         features: route.features,
         labels: route.labels,
         upstreams,

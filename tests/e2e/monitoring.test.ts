@@ -120,6 +120,7 @@ describe('the stack under Prometheus', () => {
           env: {
             ...common,
             REGISTRY_URL: registry.url,
+            ADMIN_TOKEN,
             HEARTBEAT_INTERVAL_MS: '500',
             DRIFT_WINDOW_ROWS: '300',
             DRIFT_WINDOW_SECONDS: '600',

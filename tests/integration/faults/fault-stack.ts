@@ -74,6 +74,7 @@ export async function startFaultStack(
         env: {
           MODEL_STORE: store,
           REGISTRY_URL: stack.registry.url,
+          ADMIN_TOKEN: token,
           ...FAST.modelServer,
           ...options.modelServerEnv?.[version],
           ...env,

@@ -51,7 +51,7 @@ export function startModelServer(
   version: string,
 ): Promise<Service> {
   return startService(['model-server', '--model', model, '--version', version], {
-    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, HEARTBEAT_INTERVAL_MS: '500' },
+    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500' },
   });
 }
 

@@ -19,7 +19,10 @@ function routesWith(
   aliases: Record<string, string> = {},
 ): Routes {
   const versions = Object.fromEntries(
-    weights.map(([v]) => [v, { instances: [], inputWidth: 2, features: ['a', 'b'], labels: ['cat', 'dog'] }]),
+    weights.map(([v]) => [
+      v,
+      { instances: [], input_width: 2, features: ['a', 'b'], labels: ['cat', 'dog'] },
+    ]),
   );
   return {
     revision,

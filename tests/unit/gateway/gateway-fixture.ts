@@ -23,7 +23,7 @@ export function routesFor(
   for (const [v, urls] of Object.entries(instances)) {
     versions[v] = {
       instances: urls,
-      inputWidth: width,
+      input_width: width,
       features: ['f0', 'f1', 'f2', 'f3'].slice(0, width),
       labels,
     };
