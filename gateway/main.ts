@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { packageVersion } from '../common/package-info';
 import { type Metadata, metadataSchema } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
 import { startEvidenceStore } from '../tracking/service-store';
@@ -103,7 +104,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
     ...(evidence ? { evidence } : {}),
-    version: '0.1.0',
+    version: packageVersion(__dirname),
   });
   gateway.start();
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger);

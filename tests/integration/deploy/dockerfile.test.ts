@@ -96,6 +96,7 @@ describe('the image HEALTHCHECK command', () => {
     const env = {
       MODEL_STORE: store,
       REGISTRY_URL: registry.url,
+      ADMIN_TOKEN: 'hc',
       DATABASE_URL: `sqlite:${path.join(temp, 'modelgate.db')}`,
       ADMIN_TOKEN: 'hc',
     };
