@@ -98,7 +98,6 @@ describe('the image HEALTHCHECK command', () => {
       REGISTRY_URL: registry.url,
       ADMIN_TOKEN: 'hc',
       DATABASE_URL: `sqlite:${path.join(temp, 'modelgate.db')}`,
-      ADMIN_TOKEN: 'hc',
     };
     services.push(await startService(['gateway'], { env }));
     const modelServer = await startService(['model-server', '--model', 'penguins', '--version', '1'], {
