@@ -10,8 +10,10 @@ import { createLogger } from '../common/logger';
 import { packageVersion } from '../common/package-info';
 import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
-import { createEvidenceStore } from '../tracking/evidence-store';
-import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
+import type { EvidenceStore } from '../tracking/evidence-store';
+import { startEvidenceStore } from '../tracking/service-store';
+import { DatabaseOpenError } from '../tracking/store/database';
+import { redact } from '../tracking/store/dialect';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
@@ -107,12 +109,12 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   trustForOutgoingCalls(tls.ca);
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
   // once open, its failures only cost records and 503s on the reads, never a prediction.
-  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  const metrics = new Registry();
+  let evidence: EvidenceStore | undefined;
   try {
-    if (config.TRACKING_ENABLED)
-      database = await openDatabase(config.DATABASE_URL, {
-        onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
-      });
+    if (config.TRACKING_ENABLED) {
+      evidence = await startEvidenceStore({ config, metrics, warn: (m, fields) => logger.warn(m, fields) });
+    }
   } catch (err) {
     if (err instanceof DatabaseOpenError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -120,24 +122,6 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     }
     throw err;
   }
-  const metrics = new Registry();
-  let lastStoreError = 0;
-  const evidence =
-    database &&
-    createEvidenceStore({
-      database,
-      now: Date.now,
-      flushMs: config.TRACKING_FLUSH_MS,
-      bufferRows: config.TRACKING_BUFFER_ROWS,
-      retentionDays: config.RETENTION_DAYS,
-      metrics,
-      onError: (what, err) => {
-        // One line every 10 s at most while the database is away; the metrics count every failure.
-        if (Date.now() - lastStoreError < 10_000) return;
-        lastStoreError = Date.now();
-        logger.warn('evidence store failed', { what, error: String(err) });
-      },
-    });
   const gateway = createApp({
     config,
     logger,
@@ -161,7 +145,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   });
   logger.info('gateway started', {
     registry: config.REGISTRY_URL,
-    database: database?.url ?? 'none (TRACKING_ENABLED=false)',
+    database: evidence ? redact(config.DATABASE_URL) : 'none (TRACKING_ENABLED=false)',
     instance: randomUUID(),
   });
   onShutdown(logger, async () => {

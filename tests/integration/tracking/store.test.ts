@@ -4,6 +4,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import { Client } from 'pg';
 import { createEvidenceStore, type EvidenceStore } from '../../../tracking/evidence-store';
 import { decodeCursor } from '../../../tracking/predictions-query';
@@ -257,6 +258,41 @@ describe('opening a database', () => {
     const err = await openDatabase(`postgres://u:secret@127.0.0.1:${port}/db`).catch((e: Error) => e);
     expect(String(err)).toMatch(/cannot open DATABASE_URL=postgres:\/\/u:\*\*\*@127\.0\.0\.1/);
     expect(String(err)).not.toMatch(/secret/);
+  });
+
+  it('counts rows stored before the prediction_counts migration when it is applied', async () => {
+    const file = path.join(dir, 'backfill.db');
+    const first = await openDatabase(`sqlite:${file}`);
+    const store = createEvidenceStore({
+      database: first,
+      now: Date.now,
+      flushMs: 20,
+      bufferRows: 100,
+      retentionDays: 30,
+      retention: false,
+    });
+    for (let i = 0; i < 7; i++) store.record(record({ requestId: `b${i}`, version: i < 3 ? '1' : '2' }));
+    await store.close();
+    // Roll the file back to the schema of 0001 alone, as a database created before 0002 existed.
+    const raw = new SqliteDatabase(file);
+    raw.exec(
+      `DROP TABLE prediction_counts; DELETE FROM kysely_migration WHERE name = '0002-prediction-counts'`,
+    );
+    raw.close();
+    const reopened = createEvidenceStore({
+      database: await openDatabase(`sqlite:${file}`),
+      now: Date.now,
+      flushMs: 20,
+      bufferRows: 100,
+      retentionDays: 30,
+      retention: false,
+    });
+    const { versions } = await reopened.evidence({ model: 'pets' });
+    expect(versions.map((v) => [v.version, v.requests])).toEqual([
+      ['1', 3],
+      ['2', 4],
+    ]);
+    await reopened.close();
   });
 
   it('lets several processes start on one fresh SQLite file at once without a migration race', async () => {
