@@ -15,6 +15,7 @@ import { modelServerScenario } from './scenarios/model-server';
 import { referenceScenario } from './scenarios/reference';
 import { scalingScenario } from './scenarios/scaling';
 import { statisticsScenario } from './scenarios/statistics';
+import { trackingScenario } from './scenarios/tracking';
 
 const SCENARIOS: Record<string, Scenario> = {
   'model-server': modelServerScenario,
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   scaling: scalingScenario,
   memory: memoryScenario,
   statistics: statisticsScenario,
+  tracking: trackingScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]

@@ -79,11 +79,12 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
   // once open, its failures only cost records and 503s on the reads, never a prediction.
-  let database: Awaited<ReturnType<typeof openDatabase>>;
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
-    database = await openDatabase(config.DATABASE_URL, {
-      onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
-    });
+    if (config.TRACKING_ENABLED)
+      database = await openDatabase(config.DATABASE_URL, {
+        onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+      });
   } catch (err) {
     if (err instanceof DatabaseOpenError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -93,20 +94,22 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   const metrics = new Registry();
   let lastStoreError = 0;
-  const evidence = createEvidenceStore({
-    database,
-    now: Date.now,
-    flushMs: config.TRACKING_FLUSH_MS,
-    bufferRows: config.TRACKING_BUFFER_ROWS,
-    retentionDays: config.RETENTION_DAYS,
-    metrics,
-    onError: (what, err) => {
-      // One line every 10 s at most while the database is away; the metrics count every failure.
-      if (Date.now() - lastStoreError < 10_000) return;
-      lastStoreError = Date.now();
-      logger.warn('evidence store failed', { what, error: String(err) });
-    },
-  });
+  const evidence =
+    database &&
+    createEvidenceStore({
+      database,
+      now: Date.now,
+      flushMs: config.TRACKING_FLUSH_MS,
+      bufferRows: config.TRACKING_BUFFER_ROWS,
+      retentionDays: config.RETENTION_DAYS,
+      metrics,
+      onError: (what, err) => {
+        // One line every 10 s at most while the database is away; the metrics count every failure.
+        if (Date.now() - lastStoreError < 10_000) return;
+        lastStoreError = Date.now();
+        logger.warn('evidence store failed', { what, error: String(err) });
+      },
+    });
   const gateway = createApp({
     config,
     logger,
@@ -115,19 +118,19 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
-    evidence,
+    ...(evidence ? { evidence } : {}),
     version: '0.1.0',
   });
   gateway.start();
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger);
   logger.info('gateway started', {
     registry: config.REGISTRY_URL,
-    database: database.url,
+    database: database?.url ?? 'none (TRACKING_ENABLED=false)',
     instance: randomUUID(),
   });
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
-    await evidence.close();
+    await evidence?.close();
   });
 }

@@ -61,11 +61,30 @@ export interface ExperimentsTable {
   created_by: string | null;
 }
 
+/** Served predictions counted per hour and group (written with the rows, in one transaction). */
+export interface PredictionCountsTable {
+  model: string;
+  /** '' when the prediction belonged to no experiment. */
+  experiment_id: string;
+  version: string;
+  reason: RouteReason;
+  ok: number;
+  latency_bucket: number;
+  /** Epoch ms of the hour's start. */
+  hour: number;
+  /** Row-0 records: one per request. */
+  requests: number;
+  rows: number;
+}
+
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
   experiments: ExperimentsTable;
+  prediction_counts: PredictionCountsTable;
 }
+
+export const HOUR_MS = 3_600_000;
 
 /** Upper bounds (ms) of the latency buckets; the last is Infinity. Fine enough that interpolated
  * p50/p95 stay within a few percent of the exact quantile for service latencies. */

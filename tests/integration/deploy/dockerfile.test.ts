@@ -96,7 +96,6 @@ describe('the image HEALTHCHECK command', () => {
     const env = {
       MODEL_STORE: store,
       REGISTRY_URL: registry.url,
-      LOG_DIR: temp,
       ADMIN_TOKEN: 'hc',
       DATABASE_URL: `sqlite:${path.join(temp, 'modelgate.db')}`,
     };

@@ -3,7 +3,8 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect';
 import * as evidence from './0001-evidence';
-import * as experiments from './0002-experiments';
+import * as predictionCounts from './0002-prediction-counts';
+import * as experiments from './0003-experiments';
 
 export interface StoreMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -11,5 +12,6 @@ export interface StoreMigration {
 
 export const migrations: Record<string, StoreMigration> = {
   '0001-evidence': evidence,
-  '0002-experiments': experiments,
+  '0002-prediction-counts': predictionCounts,
+  '0003-experiments': experiments,
 };
