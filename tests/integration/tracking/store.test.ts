@@ -92,6 +92,7 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(migrations.map((m) => (m as { name: string }).name)).toEqual([
       '0001-evidence',
       '0002-prediction-counts',
+      '0003-experiments',
     ]);
     await again.close();
   });
