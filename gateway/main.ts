@@ -12,7 +12,7 @@ import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls'
 import { type Metadata, metadataSchema } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
 import { startEvidenceStore } from '../tracking/service-store';
-import { DatabaseOpenError } from '../tracking/store/database';
+import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { redact } from '../tracking/store/dialect';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';

@@ -79,7 +79,7 @@ export function formatExperimentReport(r: VerdictReport): string {
       String(a.errors),
       String(a.labelled),
       String(a.correct),
-      String(a.units),
+      e.unit === 'user' ? String(a.units) : '-',
       ms(a.latency_p50_ms),
       ms(a.latency_p95_ms),
     ]),

@@ -20,7 +20,7 @@
  * which is what keeps the test valid (a threshold re-estimated on every read would make the
  * indicator depend on the data it is tested on). */
 
-export const LATENCY_BURN_IN_REQUESTS = 200;
+export const LATENCY_BURN_IN_REQUESTS = 100;
 
 /** Type-7 quantile (numpy's and R's default) of the burn-in latencies, in the order given. */
 export function latencyThreshold(options: { burnInMs: readonly number[]; quantile: number }): number | null {

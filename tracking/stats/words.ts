@@ -36,8 +36,8 @@ function metricWords(metric: MetricName, control: string, thresholdMs: number | 
     case 'latency_p95':
     case 'latency_p50': {
       const q = metric === 'latency_p95' ? 'p95' : 'p50';
-      const at = thresholdMs === null ? '' : `, ${thresholdMs.toFixed(1)} ms`;
-      return `requests slower than v${control}'s ${q}${at}`;
+      const at = thresholdMs === null ? '' : ` (${thresholdMs.toFixed(1)} ms)`;
+      return `share of requests slower than v${control}'s ${q}${at}`;
     }
   }
 }

@@ -42,22 +42,6 @@ export interface FeedbackTable {
   created_at: number;
 }
 
-/** Served predictions counted per hour and group (written with the rows, in one transaction). */
-export interface PredictionCountsTable {
-  model: string;
-  /** '' when the prediction belonged to no experiment. */
-  experiment_id: string;
-  version: string;
-  reason: RouteReason;
-  ok: number;
-  latency_bucket: number;
-  /** Epoch ms of the hour's start. */
-  hour: number;
-  /** Row-0 records: one per request. */
-  requests: number;
-  rows: number;
-}
-
 /** An experiment (tracking/experiments/repository.ts); JSON columns are text. */
 export interface ExperimentsTable {
   id: string;
@@ -77,11 +61,27 @@ export interface ExperimentsTable {
   created_by: string | null;
 }
 
+/** Served predictions counted per hour and group (written with the rows, in one transaction). */
+export interface PredictionCountsTable {
+  model: string;
+  /** '' when the prediction belonged to no experiment. */
+  experiment_id: string;
+  version: string;
+  reason: RouteReason;
+  ok: number;
+  latency_bucket: number;
+  /** Epoch ms of the hour's start. */
+  hour: number;
+  /** Row-0 records: one per request. */
+  requests: number;
+  rows: number;
+}
+
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
-  prediction_counts: PredictionCountsTable;
   experiments: ExperimentsTable;
+  prediction_counts: PredictionCountsTable;
 }
 
 export const HOUR_MS = 3_600_000;

@@ -2,11 +2,12 @@
  * model-servers for the shipped digits v1 and v2, the experiment API with malformed input, and the
  * report's behaviour: explicit control, 3/3 vs 0/3 gives no verdict, a batch of 10 rows counts once
  * for requests and errors, an alias move keeps the experiment and its counts, the planted accuracy
- * gap of v1 (94.1% on held-out data) vs v2 (97.4%) is found "better" with a positive sign, and
+ * gap of v1 vs v2 (planted from the shipped sample and its labels) is found "better" with a positive sign, and
  * removing the candidate from the policy ends the experiment. */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { seededRandom } from '../../../common/seeded-random';
 import type { Service } from '../../helpers/processes';
 import { ROOT, startService } from '../../helpers/processes';
 import { createTestStore, type TestStore } from '../../helpers/test-store';
@@ -200,6 +201,23 @@ describe('an experiment', () => {
   });
 
   it('counts a batch of 10 rows once, keeps its counts across an alias move, and finds v2 better than v1', async () => {
+    // Plant the gap from the shipped sample: ask each version (before the experiment starts, so outside it)
+    // which sample rows it gets right, then send rows both get right plus, three times over, the
+    // rows only v2 gets right: v2 near 100%, v1 several points lower, with the sample's own labels.
+    const rightOn = async (version: string) => {
+      const res = await call(
+        `${gateway.url}/predict/batch`,
+        'POST',
+        { model: 'digits', instances: SAMPLE },
+        { 'x-model-version': version },
+      );
+      expect(res.status).toBe(200);
+      return (res.body.predictions as any[]).map((p, i) => p.prediction === LABELS[i]);
+    };
+    const [v1, v2] = [await rightOn('1'), await rightOn('2')];
+    const both = SAMPLE.map((_, i) => i).filter((i) => v1[i] && v2[i]);
+    const onlyV2 = SAMPLE.map((_, i) => i).filter((i) => !v1[i] && v2[i]);
+    expect(onlyV2.length).toBeGreaterThan(3);
     const started = await call(
       `${registry.url}/models/digits/experiments`,
       'POST',
@@ -209,9 +227,12 @@ describe('an experiment', () => {
     expect(started.status).toBe(201);
     const id = started.body.id;
     await poll('gateway on the second experiment', report, (b: any) => b.experiment?.id === id);
-    const batches = 300;
-    await load(batches, 4, async (b) => {
-      const rows = Array.from({ length: 10 }, (_, k) => (b * 10 + k) % SAMPLE.length);
+    const pool = [...both, ...onlyV2, ...onlyV2, ...onlyV2];
+    const random = seededRandom(7);
+    const draw = () => pool[Math.floor(random() * pool.length)]!;
+    const batches = 200;
+    await load(batches, 4, async () => {
+      const rows = Array.from({ length: 10 }, draw);
       const res = await call(`${gateway.url}/predict/batch`, 'POST', {
         model: 'digits',
         instances: rows.map((r) => SAMPLE[r]),
@@ -230,22 +251,22 @@ describe('an experiment', () => {
       'every request and label in closed looks',
       report,
       (r: any) =>
-        total(r, 'labelled') === 3000 &&
+        total(r, 'labelled') === batches * 10 &&
         r.comparisons.find((c: any) => c.metric === 'error_rate').n.control +
           r.comparisons.find((c: any) => c.metric === 'error_rate').n.candidate ===
           batches &&
         r.comparisons.find((c: any) => c.metric === 'accuracy').n.control +
           r.comparisons.find((c: any) => c.metric === 'accuracy').n.candidate ===
-          3000,
+          batches * 10,
     );
     expect(total(settled, 'requests')).toBe(batches);
-    expect(total(settled, 'rows')).toBe(3000);
+    expect(total(settled, 'rows')).toBe(batches * 10);
     const accuracy = settled.comparisons.find((c: any) => c.metric === 'accuracy');
     expect(accuracy.verdict).toBe('better');
     expect(accuracy.estimate).toBeGreaterThan(0);
     expect(accuracy.ci[0]).toBeGreaterThan(0);
     expect(accuracy.text).toMatch(
-      /^v2 vs v1: accuracy \+\d\.\d points \[\+\d\.\d+, \+\d\.\d+\], better \(p [<=] /,
+      /^v2 vs v1: accuracy \+\d+\.\d points \[\+\d+\.\d+, \+\d+\.\d+\], better \(p [<=] /,
     );
     expect(settled.srm.ok).toBe(true);
 

@@ -11,6 +11,7 @@ import { decodeCursor } from '../../../tracking/predictions-query';
 import type { PredictionRecord } from '../../../tracking/record';
 import { pruneOnce } from '../../../tracking/retention';
 import { DatabaseOpenError, type EvidenceDatabase, openDatabase } from '../../../tracking/store/database';
+import { migrations } from '../../../tracking/store/migrations';
 import { ENGINES, type Engine, type PostgresCluster, startPostgres } from '../../helpers/postgres';
 import { CLI } from '../../helpers/processes';
 
@@ -93,6 +94,7 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(migrations.map((m) => (m as { name: string }).name)).toEqual([
       '0001-evidence',
       '0002-prediction-counts',
+      '0003-experiments',
     ]);
     await again.close();
   });
@@ -314,7 +316,7 @@ describe('opening a database', () => {
       .selectFrom('kysely_migration' as never)
       .select('name' as never)
       .execute();
-    expect(names).toHaveLength(2);
+    expect(names).toHaveLength(Object.keys(migrations).length);
     await db.close();
   });
 });

@@ -130,7 +130,7 @@ describe('latency as "slower than the control\'s p95"', () => {
     expect(j!.verdict).toBe('worse');
     expect(
       describeJudgement({ judgement: j!, control: '2', unit: 'request', thresholdMs: threshold }),
-    ).toMatch(/^v3 vs v2: requests slower than v2's p95, \d+\.\d ms \+\d+\.\d points/);
+    ).toMatch(/^v3 vs v2: share of requests slower than v2's p95 \(\d+\.\d ms\) \+\d+\.\d points/);
   });
 });
 
