@@ -1,5 +1,6 @@
 /** `modelgate report M`: the gateway's experiment report (GET /experiments/M) as a table. */
 import type { Command } from 'commander';
+import { parseHttpUrl } from '../../common/config';
 import type { ExperimentReport } from '../../gateway/experiments/report';
 import type { ExperimentReport as VerdictReport } from '../../tracking/experiments/report';
 import { registryClient } from './experiment';
@@ -115,7 +116,10 @@ export function registerReportCommand(program: Command): void {
         );
         return;
       }
-      const base = (options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000').replace(/\/$/, '');
+      const base = parseHttpUrl(
+        options.gateway ? '--gateway' : 'GATEWAY_URL',
+        options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000',
+      );
       let res: Response;
       try {
         res = await fetch(`${base}/experiments/${encodeURIComponent(model)}`, {
