@@ -1,3 +1,3 @@
 /** Seeded randomness moved to common/ (training and the rollout bandit both draw from it); this path
  * stays for the code that imports it from here. */
-export { type Random, seededRandom, shuffled, stratifiedSplit } from '../../common/seeded-random';
+export { seededRandom } from '../../common/seeded-random';

@@ -4,8 +4,6 @@
 
 export type Verdict = 'better' | 'worse' | 'no_difference' | 'inconclusive' | 'insufficient_data';
 
-export type ReportMetric = 'accuracy' | 'error_rate' | 'latency_p95' | 'latency_p50' | 'shadow_agreement';
-
 export interface ReportArm {
   version: string;
   role: string;
