@@ -438,7 +438,8 @@ export function decide(state: RolloutState, evidence: Evidence, now: number): De
   }
   const { spec } = state;
   const deadline = state.startedAt + spec.maxSeconds * 1000;
-  const gates = evidence.report ? evaluateGates(spec, evidence.report) : [];
+  const weightsChanged = state.stepIndex > 0 || (state.bandit?.updates ?? 0) > 0;
+  const gates = evidence.report ? evaluateGates(spec, evidence.report, weightsChanged) : [];
   const s = { ...state, gates };
   const violated = gates.filter((g) => g.violated);
   if (violated.length > 0) {

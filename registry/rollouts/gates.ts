@@ -112,10 +112,20 @@ function driftGate(ceiling: number, arm: ReportArm | undefined): GateResult {
   };
 }
 
-/** A broken split makes every comparison suspect: hold (never advance) until it clears. */
-function srmGate(report: RolloutReport): GateResult {
+/** A broken split makes every comparison suspect: hold (never advance) until it clears. Once the
+ * rollout has changed the weights, the report's check compares the whole experiment's assignments
+ * with the latest weights only, so a mismatch is then expected and only reported, not held on. */
+function srmGate(report: RolloutReport, weightsChanged: boolean): GateResult {
   const srm = report.srm;
   const base = { name: 'srm' as const, p_value: srm?.p_value ?? null };
+  if (srm && !srm.ok && weightsChanged)
+    return {
+      ...base,
+      verdict: 'mismatch',
+      ok: true,
+      violated: false,
+      text: 'sample ratio check not applicable: the weights changed during the experiment',
+    };
   if (srm && !srm.ok)
     return {
       ...base,
@@ -127,7 +137,11 @@ function srmGate(report: RolloutReport): GateResult {
   return { ...base, verdict: 'ok', ok: true, violated: false, text: 'split matches the weights' };
 }
 
-export function evaluateGates(spec: RolloutSpec, report: RolloutReport): GateResult[] {
+export function evaluateGates(
+  spec: RolloutSpec,
+  report: RolloutReport,
+  weightsChanged = false,
+): GateResult[] {
   const { gates, candidate, control, alpha } = spec;
   const arm = (v: string) => report.arms.find((a) => a.version === v);
   const out: GateResult[] = [];
@@ -146,6 +160,6 @@ export function evaluateGates(spec: RolloutSpec, report: RolloutReport): GateRes
       ),
     );
   if (gates.drift_psi_max !== undefined) out.push(driftGate(gates.drift_psi_max, arm(candidate)));
-  out.push(srmGate(report));
+  out.push(srmGate(report, weightsChanged));
   return out;
 }

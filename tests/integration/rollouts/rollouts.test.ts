@@ -233,8 +233,12 @@ describe('decided by the evidence', () => {
     const hook = await hookServer(() => answer);
     try {
       await stack.setPolicy(basePolicy('1'));
+      // No errors on either arm: "error rate not worse" needs well over a thousand more labelled rows
+      // per arm at the report's margin before it can say no_difference, so this run gates on
+      // accuracy and latency.
+      const gates = { accuracy: 'not_worse', latency_p95_ms: '+1000%' };
       expect(
-        (await start({ candidate: '2', ...fast, webhooks: { confirm_promotion: hook.url } })).status,
+        (await start({ candidate: '2', ...fast, gates, webhooks: { confirm_promotion: hook.url } })).status,
       ).toBe(201);
       await driveTraffic({
         gatewayUrl: stack.gateway.url,
@@ -322,7 +326,7 @@ describe('decided by the evidence', () => {
         `killed candidate: ${r.state} ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill\n`,
       );
       expect(r.state).toBe('rolled_back');
-      expect(r.history.at(-1).text).toMatch(/error_rate/);
+      expect(r.history.at(-1).text).toMatch(/error rate .*worse/);
       expect(withoutRevision(await stack.policy())).toEqual(before);
     } finally {
       await stack.startServer('2');

@@ -190,6 +190,17 @@ describe('decide', () => {
     expect(decide(state, ev(state, r), sec(61)).next.phase).toBe('rolled_back');
   });
 
+  it("does not hold on the report's sample ratio check once the rollout has changed the weights", () => {
+    let { state } = started();
+    state = decide(
+      state,
+      ev(state, report({ candidate: { labelled: 150 }, verdicts: allHold })),
+      sec(61),
+    ).next;
+    const r = report({ candidate: { labelled: 300 }, verdicts: allHold, srmOk: false });
+    expect(decide(state, ev(state, r), sec(130)).next.phase).toBe('promoted');
+  });
+
   it('holds on a sample ratio mismatch', () => {
     const { state } = started();
     const r = report({ candidate: { labelled: 150 }, verdicts: allHold, srmOk: false });
