@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { AppError } from './errors';
@@ -41,6 +41,15 @@ export function jsonBody(limit: string | number, types: string[] = ['application
     next();
   };
   return [requireJson, parse];
+}
+
+/** res.json for plain node:http responses. */
+export function writeJson(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 export function metricsHandler(registry: Registry): RequestHandler {

@@ -150,6 +150,4 @@ export const modelInfoResponseSchema = z
   })
   .openapi('ModelInfo');
 
-export type PredictRequest = z.output<typeof predictRequestSchema>;
-export type PredictBatchRequest = z.output<ReturnType<typeof predictBatchRequestSchema>>;
 export type RowPrediction = z.output<typeof rowPredictionSchema>;

@@ -4,14 +4,13 @@
  * deleted one loses it); the gateway runs beside them. Children are forked with an IPC channel and
  * report their port by message, so any LOG_LEVEL/LOG_FORMAT works; a crashed child is restarted with
  * backoff; Ctrl-C, SIGTERM or the death of our own parent stop every child. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { packageInfo } from '../../common/package-info';
-import { NAME_PATTERN } from '../../common/wire';
 import { openDatabase } from '../../tracking/store/database';
 import { PortBusyError, type SupervisedChild, superviseChild } from '../supervisor/child';
-import { keyOf, planReconcile, type VersionKey, versionsInRoutes } from '../supervisor/reconcile';
+import { keyOf, planReconcile, versionsInRoutes } from '../supervisor/reconcile';
 import { watchRoutes } from '../supervisor/routes-watch';
 import { adminToken, ensureWorkingStore } from '../supervisor/working-store';
 
@@ -31,22 +30,6 @@ const START_TIMEOUT_MS = 60_000;
 const KILL_TIMEOUT_MS = 8_000;
 /** How often we look whether our parent (npm, a shell) is gone. */
 const PARENT_CHECK_MS = 500;
-
-/** `model/version` folders holding a metadata.json, sorted, as the store lays them out. */
-export function storeVersions(store: string): VersionKey[] {
-  const found: VersionKey[] = [];
-  const dirs = (dir: string) =>
-    readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && NAME_PATTERN.test(d.name))
-      .map((d) => d.name)
-      .sort(new Intl.Collator('en', { numeric: true }).compare);
-  for (const model of dirs(store)) {
-    for (const version of dirs(path.join(store, model))) {
-      if (existsSync(path.join(store, model, version, 'metadata.json'))) found.push({ model, version });
-    }
-  }
-  return found;
-}
 
 const port = (value: string, flag: string) => {
   const n = Number(value);

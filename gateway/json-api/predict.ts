@@ -1,15 +1,13 @@
 /** POST /predict and /predict/batch: modelgate's own JSON shape, translated to OIP v2 upstream. */
-import type { ServerResponse } from 'node:http';
-import { type Response, Router } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
-import { jsonBody } from '../../common/http';
+import { writeJson } from '../../common/http';
 import { type DataPlane, recordedReason } from '../dataplane';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
-import type { CallLocals } from '../protocol/oip-v2';
+import type { PredictionCall } from '../prediction-call';
 import type { VersionRoute } from '../routing/route-state';
 import { predictBatchRequestSchema, predictRequestSchema } from '../schemas';
-import { type HeaderSource, selectionOf } from '../selection';
+import { selectionOf } from '../selection';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -36,28 +34,27 @@ export interface PredictDeps {
   maxBatchRows: number;
 }
 
-/** POST /predict and /predict/batch once the body is parsed: shared by the Express routes and the
- * prediction fast path. `send` writes a JSON answer as Express's res.json does. */
-export function predictCore(deps: PredictDeps) {
+interface RowsCall {
+  call: PredictionCall;
+  route: '/predict' | '/predict/batch';
+  modelName: string | undefined;
+  rows: number[][];
+  userId: string | undefined;
+}
+
+/** POST /predict and /predict/batch once the body is read and parsed. */
+export function jsonApi(deps: PredictDeps) {
   const { plane } = deps;
   const batchSchema = predictBatchRequestSchema(deps.maxBatchRows);
 
-  async function run(
-    req: HeaderSource,
-    res: ServerResponse,
-    locals: CallLocals,
-    send: (body: unknown) => void,
-    route: string,
-    modelName: string | undefined,
-    rows: number[][],
-    userId: string | undefined,
-    batch: boolean,
-  ) {
+  async function run({ call, route, modelName, rows, userId }: RowsCall) {
+    const { res, locals } = call;
+    const batch = route === '/predict/batch';
     const startedAt = plane.now();
     const requestId = locals.requestId;
     const model = plane.resolveModel(modelName);
     locals.model = model.name;
-    const choice = plane.choose(model, selectionOf(req, model, {}, userId));
+    const choice = plane.choose(model, selectionOf(call.headers, model, {}, userId));
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
@@ -72,7 +69,10 @@ export function predictCore(deps: PredictDeps) {
       body: upstreamBody,
       headers: { 'content-type': 'application/json', 'x-request-id': requestId },
     });
-    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+    const result = await plane.forward(choice, request, {
+      accepts: (v) => v.inputWidth === width,
+      cacheInput: JSON.stringify(rows),
+    });
     const version = result.version.version;
     locals.version = version;
     res.setHeader('X-Model-Version', version);
@@ -83,12 +83,12 @@ export function predictCore(deps: PredictDeps) {
     const predictions = rowsFromOipResponse(result.response.body, rows.length, result.version.labels);
     const head = { model: model.name, version, request_id: requestId, ...(failover ? { failover } : {}) };
     if (batch) {
-      send({
+      writeJson(res, {
         predictions: predictions.map((p, i) => ({ ...p, request_id: `${requestId}:${i}` })),
         ...head,
       });
     } else {
-      send({ ...predictions[0]!, ...head });
+      writeJson(res, { ...predictions[0]!, ...head });
     }
     const ctx = { requestId, route, startedAt, batch };
     setImmediate(() => plane.recordRows(ctx, result, predictions));
@@ -101,48 +101,27 @@ export function predictCore(deps: PredictDeps) {
   }
 
   return {
-    predict(
-      req: HeaderSource,
-      res: ServerResponse,
-      locals: CallLocals,
-      send: (b: unknown) => void,
-      json: unknown,
-    ) {
-      const input = parseBody(predictRequestSchema, json);
-      return run(req, res, locals, send, '/predict', input.model, [input.features], input.user_id, false);
+    predict(call: PredictionCall) {
+      const input = parseBody(predictRequestSchema, call.json);
+      return run({
+        call,
+        route: '/predict',
+        modelName: input.model,
+        rows: [input.features],
+        userId: input.user_id,
+      });
     },
-    batch(
-      req: HeaderSource,
-      res: ServerResponse,
-      locals: CallLocals,
-      send: (b: unknown) => void,
-      json: unknown,
-    ) {
-      const input = parseBody(batchSchema, json);
-      return run(req, res, locals, send, '/predict/batch', input.model, input.instances, input.user_id, true);
+    batch(call: PredictionCall) {
+      const input = parseBody(batchSchema, call.json);
+      return run({
+        call,
+        route: '/predict/batch',
+        modelName: input.model,
+        rows: input.instances,
+        userId: input.user_id,
+      });
     },
   };
-}
-
-export function predictRouter(
-  plane: DataPlane,
-  options: { bodyLimit: string; maxBatchRows: number },
-): Router {
-  const router = Router();
-  const core = predictCore({ plane, maxBatchRows: options.maxBatchRows });
-  const body = jsonBody(options.bodyLimit);
-  const json = (res: Response) => (b: unknown) => {
-    res.json(b);
-  };
-
-  router.post('/predict', ...body, (req, res) =>
-    core.predict(req, res, res.locals as CallLocals, json(res), req.body),
-  );
-  router.post('/predict/batch', ...body, (req, res) =>
-    core.batch(req, res, res.locals as CallLocals, json(res), req.body),
-  );
-
-  return router;
 }
 
 /** A 4xx from the model-server (it validated more than we do) is passed on with its message. */
