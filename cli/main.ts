@@ -3,6 +3,7 @@
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
+import { registerDeployCommands } from './commands/deploy';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
@@ -22,6 +23,7 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerDeployCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
