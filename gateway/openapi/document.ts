@@ -193,9 +193,12 @@ function moreRoutes(secured: { apiKey: never[] }[]): RouteConfig[] {
       security: secured,
       request: jsonBody(
         // Rebuilt from the validating schema's fields, as that one is made before zod is extended.
-        z.object(feedbackSchema.shape).strict().openapi('FeedbackRequest', {
-          example: { request_id: EXAMPLE_REQUEST_ID, label: EXAMPLE_LABEL },
-        }),
+        z
+          .object(feedbackSchema.shape)
+          .strict()
+          .openapi('FeedbackRequest', {
+            example: { request_id: EXAMPLE_REQUEST_ID, label: EXAMPLE_LABEL },
+          }),
       ),
       responses: {
         200: json(
