@@ -8,22 +8,26 @@ import type { BenchContext, Scenario } from './harness/context';
 import { findWrk } from './harness/load';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { renderResults, type Section, writeIntoReadme } from './harness/report';
+import { cpuScenario } from './scenarios/cpu';
 import { gatewayScenario } from './scenarios/gateway';
 import { haproxyScenario } from './scenarios/haproxy';
 import { memoryScenario } from './scenarios/memory';
 import { modelServerScenario } from './scenarios/model-server';
 import { referenceScenario } from './scenarios/reference';
 import { scalingScenario } from './scenarios/scaling';
+import { statisticsScenario } from './scenarios/statistics';
 import { trackingScenario } from './scenarios/tracking';
 
 const SCENARIOS: Record<string, Scenario> = {
   'model-server': modelServerScenario,
   gateway: gatewayScenario,
   haproxy: haproxyScenario,
+  cpu: cpuScenario,
   reference: referenceScenario,
   scaling: scalingScenario,
   memory: memoryScenario,
   tracking: trackingScenario,
+  statistics: statisticsScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]

@@ -4,10 +4,12 @@
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
 import { registerDeployCommands } from './commands/deploy';
+import { registerExperimentCommands } from './commands/experiment';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
+import { registerRolloutCommands } from './commands/rollout';
 import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
@@ -24,6 +26,8 @@ registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
 registerDeployCommands(program);
+registerRolloutCommands(program);
+registerExperimentCommands(program);
 registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

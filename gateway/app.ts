@@ -49,6 +49,8 @@ export interface GatewayDeps {
    * GET /predictions. Without it (unit tests of routing) nothing is recorded and those routes 404. */
   evidence?: EvidenceStore;
   version?: string;
+  /** /metrics text for the whole node:cluster when GATEWAY_WORKERS > 1 (gateway/workers.ts). */
+  metricsText?(): Promise<string>;
 }
 
 export interface Gateway {
@@ -209,6 +211,7 @@ export function createApp(deps: GatewayDeps): Gateway {
         now,
         routes: () => table.current(),
         adminToken: config.ADMIN_TOKEN,
+        experimentLookMs: config.EXPERIMENT_LOOK_MS,
       })
     : undefined;
   const record = evidence ? (r: PredictionRecord) => evidence.record(r) : () => undefined;
@@ -239,7 +242,13 @@ export function createApp(deps: GatewayDeps): Gateway {
     res.json(openapi);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
-  app.get('/metrics', metricsHandler(deps.metrics));
+  if (deps.metricsText) {
+    const text = deps.metricsText;
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('Content-Type', deps.metrics.contentType);
+      res.end(await text());
+    });
+  } else app.get('/metrics', metricsHandler(deps.metrics));
   app.use(
     statusRouter({
       plane,

@@ -47,6 +47,8 @@ const GatewayEnv = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Gateway processes sharing the port (node:cluster); 1 runs in this process. */
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Response cache (model, version, hash of the input) bounded in bytes; 0 turns it off. */
   RESPONSE_CACHE_BYTES: z.coerce.number().int().min(0).default(0),
   /** Outlier ejection: consecutive failures that eject, first and longest ejection, latency factor. */

@@ -1,5 +1,6 @@
 /** The gateway process: reads the environment once, builds the dependencies, listens, and stops
  * cleanly on SIGTERM. */
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
@@ -13,6 +14,7 @@ import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
+import { clusterMetricsText, runPrimary } from './workers';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
   const base = registryUrl.replace(/\/+$/, '');
@@ -78,6 +80,25 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
+    return runPrimary({
+      workers: config.GATEWAY_WORKERS,
+      logger,
+      host: config.HOST,
+      // Migrations once, before any worker opens the store.
+      prepare: async () => {
+        if (!config.TRACKING_ENABLED) return;
+        const database = await openDatabase(config.DATABASE_URL).catch((err: unknown) => {
+          if (err instanceof DatabaseOpenError) {
+            process.stderr.write(`modelgate gateway: ${err.message}\n`);
+            process.exit(1);
+          }
+          throw err;
+        });
+        await database.close();
+      },
+    });
+  }
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
   // once open, its failures only cost records and 503s on the reads, never a prediction.
   let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
@@ -120,6 +141,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
     ...(evidence ? { evidence } : {}),
+    ...(cluster.isWorker ? { metricsText: clusterMetricsText(metrics) } : {}),
     version: packageVersion(__dirname),
   });
   gateway.start();

@@ -1,19 +1,32 @@
 /** `modelgate registry`: reads the environment, repairs the store after a crash, serves, and stops
  * cleanly on SIGTERM. Everything else is built by createApp. */
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { createExperimentGauges } from '../tracking/experiments/gauges';
+import { createExperimentRepository } from '../tracking/experiments/repository';
+import { listPredictions } from '../tracking/predictions-query';
+import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
+import { fetchMetrics } from './drift/readings';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
+import { trackingEvidence } from './rollouts/evidence';
+import { createRolloutController } from './rollouts/executor';
+import { createRolloutMetrics } from './rollouts/metrics';
+import { callWebhook } from './rollouts/webhooks';
 import { createRoutesTable } from './routes';
 import { createModelStore } from './store/model-store';
+
+/** A model-server answers /metrics in milliseconds; one that takes longer is reported, not waited on. */
+const DRIFT_READ_TIMEOUT_MS = 2000;
 
 export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -39,6 +52,34 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     observeWrite: (kind, seconds) => metrics.writeDuration.observe({ kind }, seconds),
   });
   await store.recover();
+  // The registry starts before the gateways under `modelgate up`, so it applies pending migrations
+  // first (Kysely's SQLite migration lock is a no-op; one process migrating at a time is the rule).
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(config.databaseUrl, {
+      onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+    });
+  } catch (err) {
+    if (err instanceof DatabaseOpenError) {
+      process.stderr.write(`modelgate registry: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const repository = createExperimentRepository(database.db);
+  let refreshRoutes: () => Promise<void> = async () => undefined;
+  const rollouts = createRolloutController({
+    root,
+    store,
+    evidence: trackingEvidence({ db: database.db, repository, now, lookEveryMs: config.experimentLookMs }),
+    logger,
+    metrics: createRolloutMetrics(metricsRegistry),
+    now,
+    newId: randomUUID,
+    webhook: ({ url, payload }) => callWebhook({ url, payload, ...config.webhook }),
+    afterPolicyWrite: () => refreshRoutes(),
+    tickMs: config.rolloutTickMs,
+  });
   const registry = createApp({
     config,
     logger,
@@ -48,8 +89,22 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     instances: createInstances(config.instanceTtlMs, now),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    readMetrics: fetchMetrics(DRIFT_READ_TIMEOUT_MS),
+    // dist/registry/main.js → dist/console, where `npm run build` puts the page.
+    consoleDir: path.resolve(__dirname, '..', 'console'),
     verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
+    predictions: (filter) => listPredictions(database.db, filter),
+    rollouts,
+    now,
+    experiments: {
+      repository,
+      db: database.db,
+      now,
+      lookEveryMs: config.experimentLookMs,
+      gauges: createExperimentGauges(metricsRegistry),
+    },
   });
+  refreshRoutes = registry.refresh;
   await registry.refresh();
   if (config.adminTokens.length === 0) {
     logger.warn(
@@ -63,12 +118,23 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));
   const scanTimer = setInterval(() => void registry.refresh().catch(() => undefined), config.storeScanMs);
+  await rollouts.begin();
+  const gaugeTimer = setInterval(
+    () =>
+      void registry.publishExperimentGauges().catch((err: unknown) => {
+        logger.warn('could not compute experiment gauges', { error: String(err) });
+      }),
+    config.experimentGaugesMs,
+  );
   const server = await listen(registry.app, config.port, config.host, logger);
   logger.info('registry ready', { store: root, models: (await store.catalog()).size });
   onShutdown(logger, async () => {
     clearInterval(sweepTimer);
     clearInterval(scanTimer);
+    clearInterval(gaugeTimer);
     registry.close();
+    await rollouts.close();
     await server.close();
+    await database.close();
   });
 }

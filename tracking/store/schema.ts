@@ -58,10 +58,30 @@ export interface PredictionCountsTable {
   rows: number;
 }
 
+/** An experiment (tracking/experiments/repository.ts); JSON columns are text. */
+export interface ExperimentsTable {
+  id: string;
+  model: string;
+  control: string;
+  /** JSON array of versions. */
+  candidates: string;
+  unit: 'request' | 'user';
+  /** JSON array of metric names. */
+  metrics: string;
+  status: 'running' | 'stopped';
+  /** JSON array of {from, weights}: the configured weights over time, for the SRM check. */
+  weights: string;
+  started_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  created_by: string | null;
+}
+
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
   prediction_counts: PredictionCountsTable;
+  experiments: ExperimentsTable;
 }
 
 export const HOUR_MS = 3_600_000;

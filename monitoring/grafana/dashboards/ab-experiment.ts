@@ -1,7 +1,24 @@
 /** The A/B experiment dashboard: one row of "who wins" figures per version, then split, traffic,
  * errors, latency, accuracy, predictions, shadow agreement and circuits, every panel by version. */
-import { MappingType, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { newDashboard, query, SEL, statPanel, thresholds, timeseriesPanel } from './panels';
+import { AnnotationQueryBuilder, MappingType, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DATASOURCE, newDashboard, query, SEL, statPanel, thresholds, timeseriesPanel } from './panels';
+
+/** Rollout candidates among the selected versions. */
+const ROLLOUT_SEL = 'model="$model",candidate=~"$version"';
+
+/** A marker on every panel where the rollout controller changed step or state, with the reason. */
+function rolloutAnnotation() {
+  return new AnnotationQueryBuilder()
+    .name('Rollout transitions')
+    .datasource(DATASOURCE)
+    .enable(true)
+    .iconColor('orange')
+    .expr(`sum by (candidate, reason) (changes(modelgate_rollout_transitions_total{${ROLLOUT_SEL}}[1m])) > 0`)
+    .step('30s')
+    .titleFormat('rollout: {{reason}}')
+    .textFormat('candidate v{{candidate}}: {{reason}}')
+    .tagKeys('candidate,reason');
+}
 
 export function abExperimentDashboard() {
   return newDashboard(
@@ -254,6 +271,39 @@ export function abExperimentDashboard() {
           query(
             `max by (version, upstream) (modelgate_gateway_circuit_state{${SEL}})`,
             'v{{version}} {{upstream}}',
+          ),
+        ],
+      }),
+    )
+    .annotation(rolloutAnnotation())
+    .withRow(new RowBuilder('Rollout'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Rollout step of the candidate version',
+        description:
+          'Step of the running rollout (from 1) per candidate version; orange markers are transitions (step advanced, promoted, rolled back, paused), with their reason. `modelgate rollout status <model>` says what it waits for.',
+        unit: 'none',
+        min: 0,
+        queries: [
+          query(`max by (candidate) (modelgate_rollout_step{${ROLLOUT_SEL}})`, 'v{{candidate}} step'),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Rollout state and transitions by reason',
+        description:
+          'Which state the rollout of the model is in (1 = current), and transitions per reason over 5 m: a gate_violated or manual_change bar explains a rollback or a pause.',
+        unit: 'short',
+        min: 0,
+        queries: [
+          query(
+            `max by (candidate, state) (modelgate_rollout_state{${ROLLOUT_SEL}}) > 0`,
+            'v{{candidate}} {{state}}',
+          ),
+          query(
+            `sum by (candidate, reason) (increase(modelgate_rollout_transitions_total{${ROLLOUT_SEL}}[5m]))`,
+            'v{{candidate}} {{reason}}',
           ),
         ],
       }),

@@ -216,6 +216,23 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(exact.predictions.map((p) => p.request_id)).toEqual(["evil'"]);
   });
 
+  it('filters stored rows by feedback: correct, incorrect, unlabelled', async () => {
+    for (let i = 0; i < 4; i++)
+      store.record(record({ requestId: `f${i}`, predictedClass: 'cat', at: clock + i }));
+    await store.flush();
+    await store.feedback({ requestId: 'f0', label: 'cat' });
+    await store.feedback({ requestId: 'f1', label: 'dog' });
+    await store.feedback({ requestId: 'f2', label: 'cat' });
+    const ids = async (feedback: 'correct' | 'incorrect' | 'unlabelled') =>
+      (await store.predictions({ model: 'pets', limit: 10, feedback })).predictions.map((p) => p.request_id);
+    expect(await ids('correct')).toEqual(['f2', 'f0']);
+    expect(await ids('incorrect')).toEqual(['f1']);
+    expect(await ids('unlabelled')).toEqual(['f3']);
+    const incorrect = (await store.predictions({ model: 'pets', limit: 10, feedback: 'incorrect' }))
+      .predictions[0];
+    expect(incorrect).toMatchObject({ label: 'dog', correct: false, predicted_class: 'cat' });
+  });
+
   it('prunes old predictions and labels in bounded batches', async () => {
     for (let i = 0; i < 25; i++) store.record(record({ requestId: `o${i}`, at: clock - 40 * DAY }));
     store.record(record({ requestId: 'fresh' }));
