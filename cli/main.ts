@@ -3,6 +3,7 @@
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
+import { registerDeployCommands } from './commands/deploy';
 import { registerExperimentCommands } from './commands/experiment';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
@@ -24,6 +25,7 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerDeployCommands(program);
 registerRolloutCommands(program);
 registerExperimentCommands(program);
 registerTrackingCommands(program);

@@ -3,6 +3,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { nameSchema } from '../common/wire';
+import { EXAMPLE_MODEL, EXAMPLE_ROWS } from './openapi/examples';
 
 extendZodWithOpenApi(z);
 
@@ -36,7 +37,7 @@ export const predictRequestSchema = z
     user_id: userIdSchema.optional(),
   })
   .openapi('PredictRequest', {
-    example: { model: 'penguins', features: [39.1, 18.7, 181, 3750], user_id: 'u-17' },
+    example: { model: EXAMPLE_MODEL, features: [...EXAMPLE_ROWS[0]!], user_id: 'u-17' },
   });
 
 export const predictBatchRequestSchema = (maxRows: number) =>
@@ -49,7 +50,9 @@ export const predictBatchRequestSchema = (maxRows: number) =>
         .max(maxRows, `a batch holds at most ${maxRows} rows (MAX_BATCH_ROWS)`),
       user_id: userIdSchema.optional(),
     })
-    .openapi('PredictBatchRequest', { example: { model: 'penguins', instances: [[39.1, 18.7, 181, 3750]] } });
+    .openapi('PredictBatchRequest', {
+      example: { model: EXAMPLE_MODEL, instances: EXAMPLE_ROWS.map((r) => [...r]) },
+    });
 
 const failoverSchema = z
   .object({ from: z.string(), to: z.string() })
@@ -65,6 +68,16 @@ export const rowPredictionSchema = z
   })
   .openapi('RowPrediction');
 
+/** A batch row also carries its own id, `<request id>:<row>`, which POST /feedback accepts. */
+export const batchRowPredictionSchema = rowPredictionSchema
+  .extend({
+    request_id: z.string().openapi({
+      description:
+        'This row\'s id: the batch\'s request id, a colon and the row index (e.g. "…:0"); send it to POST /feedback.',
+    }),
+  })
+  .openapi('BatchRowPrediction');
+
 export const predictResponseSchema = rowPredictionSchema
   .extend({
     model: z.string(),
@@ -76,7 +89,7 @@ export const predictResponseSchema = rowPredictionSchema
 
 export const predictBatchResponseSchema = z
   .object({
-    predictions: z.array(rowPredictionSchema),
+    predictions: z.array(batchRowPredictionSchema),
     model: z.string(),
     version: z.string(),
     request_id: z.string(),
