@@ -5,6 +5,7 @@ import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { GatewayConfig } from './config';
 import type { PredictionOutcome } from './experiments';
+import { encodeRows, type FeatureLookup, type RowInput } from './features/rows';
 import type { GatewayMetrics } from './metrics';
 import { predictionsFromAnswer } from './oip-rows';
 import type { PredictionLog } from './prediction-log';
@@ -29,6 +30,8 @@ export interface DataPlaneDeps {
   predictionLog: PredictionLog | undefined;
   observe(outcome: PredictionOutcome): void;
   shadow: ShadowSender;
+  /** The online feature store, for requests that name an entity; undefined: none configured. */
+  featureLookup?: FeatureLookup | undefined;
 }
 
 export interface Choice {
@@ -120,6 +123,15 @@ export class DataPlane {
       });
     }
     return { model, version: model.versions.get(picked.version)!, reason: picked.reason };
+  }
+
+  /** Rows for the chosen version from positional, named or entity inputs (see features/rows.ts). */
+  encodeRows(
+    model: ModelRoute,
+    version: VersionRoute,
+    inputs: readonly RowInput[],
+  ): number[][] | Promise<number[][]> {
+    return encodeRows({ model, version, inputs, lookup: this.deps.featureLookup });
   }
 
   /** Every row must have exactly the chosen version's input width. */
@@ -218,6 +230,8 @@ export class DataPlane {
     result: ForwardResult,
     primary: readonly string[] | undefined,
     request: (version: VersionRoute) => UpstreamRequest,
+    /** Rows encoded from named features: the shadow version must share the feature spec. */
+    named = false,
   ): void {
     const shadow = result.model.policy.shadow;
     if (!shadow || shadow.version === result.version.version) return;
@@ -228,7 +242,11 @@ export class DataPlane {
     const version = result.version.version;
     const count = (outcome: string) =>
       metrics.shadowRequests.labels(model.name, version, shadow.version, outcome).inc();
-    if (!target || target.inputWidth !== result.version.inputWidth) {
+    if (
+      !target ||
+      target.inputWidth !== result.version.inputWidth ||
+      (named && target.specKey !== result.version.specKey)
+    ) {
       count('error');
       return;
     }

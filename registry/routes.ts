@@ -19,6 +19,7 @@ export function buildRoutesModels(catalog: Catalog, instances: Instances): Route
         inputWidth: inputWidth(md),
         features: md.inputs[0]!.features,
         labels: md.outputs[0]!.labels,
+        ...(md.inputs[0]!.feature_spec ? { feature_spec: md.inputs[0]!.feature_spec } : {}),
       };
     }
     models[name] = { policy: entry.policy, versions };

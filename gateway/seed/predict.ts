@@ -5,10 +5,11 @@ import type { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { DataPlane } from '../dataplane';
+import { isPositional, type RowInput } from '../features/rows';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
 import type { CallLocals } from '../protocol/oip-v2';
 import type { VersionRoute } from '../routing/route-state';
-import { predictBatchRequestSchema, predictRequestSchema } from '../schemas';
+import { type PredictBatchRequest, predictBatchRequestSchema, predictRequestSchema } from '../schemas';
 import { type HeaderSource, selectionOf } from '../selection';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
@@ -18,6 +19,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues
+    .flatMap(matchedBranch)
     .slice(0, 20)
     .map((i) => ({ path: i.path.join('.'), message: i.message }));
   const first = details[0]!;
@@ -28,8 +30,32 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   );
 }
 
+type Issue = z.core.$ZodIssue;
+
+/** A union (positional array or named object) reports every branch; the caller meant the branch
+ * whose type matched, so its issues are what they need to read. */
+function matchedBranch(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const matched = issue.errors.find(
+    (branch) => !(branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0),
+  );
+  if (!matched) return [issue];
+  return matched.flatMap((i) => matchedBranch({ ...i, path: [...issue.path, ...i.path] } as Issue));
+}
+
 const inferPath = (model: string, v: VersionRoute) =>
   `/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(v.version)}/infer`;
+
+/** Row i of a batch: instances[i] (positional or named), looked up by entities[i] when given. */
+function batchRows(input: PredictBatchRequest): RowInput[] {
+  const { instances, entities } = input;
+  const n = instances?.length ?? entities?.length ?? 0;
+  return Array.from({ length: n }, (_, i): RowInput => {
+    const row = instances?.[i];
+    if (Array.isArray(row)) return row;
+    return { features: row, entity: entities?.[i] };
+  });
+}
 
 export interface PredictDeps {
   plane: DataPlane;
@@ -49,7 +75,7 @@ export function predictCore(deps: PredictDeps) {
     send: (body: unknown) => void,
     route: string,
     modelName: string | undefined,
-    rows: number[][],
+    inputs: readonly RowInput[],
     userId: string | undefined,
     batch: boolean,
   ) {
@@ -61,8 +87,13 @@ export function predictCore(deps: PredictDeps) {
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
+    const encoded = plane.encodeRows(model, choice.version, inputs);
+    const rows = Array.isArray(encoded) ? encoded : await encoded;
     plane.checkRows(model, choice.version, rows);
     const width = choice.version.inputWidth;
+    // Named features were encoded with the chosen version's spec: a failover target must share it.
+    const named = !inputs.every(isPositional);
+    const specKey = choice.version.specKey;
     const upstreamBody = oipInferBody(rows, width, requestId);
     const request = (v: VersionRoute) => ({
       method: 'POST' as const,
@@ -70,7 +101,11 @@ export function predictCore(deps: PredictDeps) {
       body: upstreamBody,
       headers: { 'content-type': 'application/json', 'x-request-id': requestId },
     });
-    const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+    const result = await plane.forward(
+      choice,
+      request,
+      named ? (v) => v.inputWidth === width && v.specKey === specKey : (v) => v.inputWidth === width,
+    );
     const version = result.version.version;
     locals.version = version;
     res.setHeader('X-Model-Version', version);
@@ -94,6 +129,7 @@ export function predictCore(deps: PredictDeps) {
       result,
       predictions.map((p) => p.prediction),
       request,
+      named,
     );
   }
 
@@ -106,7 +142,10 @@ export function predictCore(deps: PredictDeps) {
       json: unknown,
     ) {
       const input = parseBody(predictRequestSchema, json);
-      return run(req, res, locals, send, '/predict', input.model, [input.features], input.user_id, false);
+      const row: RowInput = Array.isArray(input.features)
+        ? input.features
+        : { features: input.features, entity: input.entity };
+      return run(req, res, locals, send, '/predict', input.model, [row], input.user_id, false);
     },
     batch(
       req: HeaderSource,
@@ -116,7 +155,17 @@ export function predictCore(deps: PredictDeps) {
       json: unknown,
     ) {
       const input = parseBody(batchSchema, json);
-      return run(req, res, locals, send, '/predict/batch', input.model, input.instances, input.user_id, true);
+      return run(
+        req,
+        res,
+        locals,
+        send,
+        '/predict/batch',
+        input.model,
+        batchRows(input),
+        input.user_id,
+        true,
+      );
     },
   };
 }
