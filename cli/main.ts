@@ -6,6 +6,7 @@ import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
+import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
 const program = new Command('modelgate')
@@ -17,6 +18,7 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerTrackingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);

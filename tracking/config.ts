@@ -1,0 +1,19 @@
+/** The evidence store's environment, shared by every service that opens it (gateway, registry);
+ * each service spreads these fields into its own zod schema. */
+import { z } from 'zod';
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/modelgate.db';
+
+export const trackingEnvFields = {
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .min(1)
+    .default(DEFAULT_DATABASE_URL)
+    .refine((v) => /^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(v), {
+      message: 'expected sqlite:PATH or postgres://user:pass@host:port/db',
+    }),
+  TRACKING_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  TRACKING_BUFFER_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
+};

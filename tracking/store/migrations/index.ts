@@ -1,0 +1,13 @@
+/** Every migration, in order. Names sort as they must run; later work ADDS files here and never
+ * edits one that has been applied (the migrator refuses a changed history). */
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect';
+import * as evidence from './0001-evidence';
+
+export interface StoreMigration {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+export const migrations: Record<string, StoreMigration> = {
+  '0001-evidence': evidence,
+};

@@ -1,0 +1,101 @@
+/** Row types of the evidence store, one interface per table, joined in `EvidenceSchema` (atproto's
+ * `database-schema.ts` layout). Times are epoch milliseconds in BIGINT columns, read back as numbers. */
+import type { Generated } from 'kysely';
+
+/** How the answering version was chosen; `shadow` rows are copies the caller never saw. */
+export type RouteReason = 'split' | 'sticky' | 'pin' | 'label' | 'failover' | 'shadow';
+
+export interface PredictionsTable {
+  id: Generated<number>;
+  request_id: string;
+  /** Row index inside a batch; 0 for a single prediction (and for a failed request). */
+  row: number;
+  model: string;
+  version: string;
+  experiment_id: string | null;
+  /** Assignment unit: the sticky key's value, else user_id, else null. */
+  unit: string | null;
+  route: string;
+  reason: RouteReason;
+  status: number;
+  /** 1 answered, 0 failed (5xx / upstream failure); integers so both engines sum them alike. */
+  ok: number;
+  latency_ms: number;
+  /** Index into LATENCY_BUCKETS_MS, so the report groups latencies with an index-only scan. */
+  latency_bucket: number;
+  predicted_class: string | null;
+  confidence: number | null;
+  created_at: number;
+}
+
+export interface FeedbackTable {
+  request_id: string;
+  row: number;
+  label: string;
+  /** 1 when the label equals the served prediction's class. */
+  correct: number;
+  /** Copied from the joined prediction so the report never joins the two big tables. */
+  model: string;
+  version: string;
+  experiment_id: string | null;
+  predicted_at: number;
+  created_at: number;
+}
+
+export interface EvidenceSchema {
+  predictions: PredictionsTable;
+  feedback: FeedbackTable;
+}
+
+/** Upper bounds (ms) of the latency buckets; the last is Infinity. Fine enough that interpolated
+ * p50/p95 stay within a few percent of the exact quantile for service latencies. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.5,
+  1,
+  1.5,
+  2,
+  3,
+  4,
+  5,
+  6,
+  8,
+  10,
+  12,
+  15,
+  20,
+  25,
+  30,
+  40,
+  50,
+  65,
+  80,
+  100,
+  125,
+  150,
+  200,
+  250,
+  300,
+  400,
+  500,
+  650,
+  800,
+  1000,
+  1500,
+  2000,
+  3000,
+  5000,
+  10000,
+  30000,
+  Number.POSITIVE_INFINITY,
+];
+
+export function latencyBucketOf(ms: number): number {
+  let lo = 0;
+  let hi = LATENCY_BUCKETS_MS.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ms <= LATENCY_BUCKETS_MS[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

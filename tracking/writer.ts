@@ -1,0 +1,137 @@
+/** Prediction records reach the database in batches, off the hot path: `push` only appends to a
+ * bounded ring buffer; a timer flushes it every `flushMs` in multi-row INSERTs. When the database is
+ * slow or down the buffer fills and the oldest records are dropped and counted; a prediction never
+ * waits for the database. After a failed flush the next try backs off (up to 5 s) so a dead database
+ * costs a connection attempt now and then, not one per tick. */
+import type { Kysely } from 'kysely';
+import type { PredictionRecord } from './record';
+import { RingBuffer } from './ring-buffer';
+import { type EvidenceSchema, latencyBucketOf, type PredictionsTable } from './store/schema';
+
+export interface WriterEvents {
+  written?(rows: number): void;
+  dropped?(rows: number): void;
+  flushed?(seconds: number, rows: number): void;
+  failed?(err: unknown, rows: number): void;
+}
+
+export interface WriterOptions {
+  db: Kysely<EvidenceSchema>;
+  flushMs: number;
+  bufferRows: number;
+  events?: WriterEvents;
+  /** Monotonic-enough clock for flush durations (ms); default performance.now. */
+  clockMs?(): number;
+  /** Rows per INSERT: 15 columns each, kept well under SQLite's 32 766 bound variables. */
+  rowsPerInsert?: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export class PredictionWriter {
+  private readonly buffer: RingBuffer<PredictionRecord>;
+  private readonly clockMs: () => number;
+  private readonly rowsPerInsert: number;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly options: WriterOptions) {
+    this.buffer = new RingBuffer(options.bufferRows);
+    this.clockMs = options.clockMs ?? (() => performance.now());
+    this.rowsPerInsert = options.rowsPerInsert ?? 1000;
+  }
+
+  get depth(): number {
+    return this.buffer.size;
+  }
+
+  start(): void {
+    this.schedule(this.options.flushMs);
+  }
+
+  push(record: PredictionRecord): void {
+    if (this.closed) return;
+    const dropped = this.buffer.push(record);
+    if (dropped > 0) this.options.events?.dropped?.(dropped);
+  }
+
+  /** Records still waiting for the database, oldest first (for a feedback that races its flush). */
+  pending(): IterableIterator<PredictionRecord> {
+    return this.buffer.values();
+  }
+
+  /** Writes everything buffered now; resolves when done (or failed: the records stay buffered). */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.writeAll().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes what is left (once; a dead database is not waited for again). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    if (this.buffer.size > 0) await this.flush();
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.flush().then(() => {
+        const backoff =
+          this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, this.options.flushMs * 2 ** this.failures);
+        this.schedule(Math.max(this.options.flushMs, backoff));
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async writeAll(): Promise<void> {
+    // Only what is buffered at the start: under a constant stream a flush must still end.
+    let left = this.buffer.size;
+    while (left > 0) {
+      const batch = this.buffer.take(Math.min(left, this.rowsPerInsert));
+      left -= batch.length;
+      const started = this.clockMs();
+      try {
+        await this.options.db.insertInto('predictions').values(batch.map(toRow)).execute();
+        this.failures = 0;
+        this.options.events?.written?.(batch.length);
+        this.options.events?.flushed?.((this.clockMs() - started) / 1000, batch.length);
+      } catch (err) {
+        this.failures++;
+        const dropped = this.buffer.unshift(batch);
+        if (dropped > 0) this.options.events?.dropped?.(dropped);
+        this.options.events?.failed?.(err, batch.length);
+        return;
+      }
+    }
+  }
+}
+
+function toRow(r: PredictionRecord): Omit<PredictionsTable, 'id'> {
+  return {
+    request_id: r.requestId,
+    row: r.row,
+    model: r.model,
+    version: r.version,
+    experiment_id: r.experimentId,
+    unit: r.unit,
+    route: r.route,
+    reason: r.reason,
+    status: r.status,
+    ok: r.ok ? 1 : 0,
+    latency_ms: r.latencyMs,
+    latency_bucket: latencyBucketOf(r.latencyMs),
+    predicted_class: r.predictedClass,
+    confidence: r.confidence,
+    created_at: Math.round(r.at),
+  };
+}
