@@ -2,6 +2,7 @@
 /** The one `modelgate` binary: every service as a container runs it, plus the operator's commands.
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
+import { registerFeaturesCommands } from './commands/features';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
@@ -19,6 +20,7 @@ registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
 registerTrackingCommands(program);
+registerFeaturesCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -395,6 +395,19 @@ export function compileFeatureSpec(spec: FeatureSpec): FeatureEncoder {
   };
 }
 
+/** Checks stored values (a feature-store row) against the spec's entity features: each present
+ * value must have its feature's type, range and vocabulary; absent ones are the request's to send. */
+export function checkStoredValues(spec: FeatureSpec, values: FeatureValues): FeatureProblem[] {
+  const entity = spec.entity;
+  if (!entity) return [];
+  const stored = new Set(entity.features);
+  const features = spec.features.filter((f) => stored.has(f.name));
+  const sub = compileFeatureSpec({ features, derived: [], layout: features.map((f) => f.name) });
+  const out = sub.encode(values);
+  if (typeof out[0] === 'number') return [];
+  return (out as FeatureProblem[]).filter((p) => p.reason !== 'missing');
+}
+
 /** The 400 for a named-feature body: the message names the first feature at fault, details list
  * every problem (with the batch row when there is one). */
 export function featureProblemsError(problems: readonly FeatureProblem[], row?: number): AppError {

@@ -9,10 +9,12 @@ import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import type { Metadata, Routes } from '../common/wire';
+import type { FeatureStore } from '../tracking/features/store';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane, type PredictionOutcome } from './dataplane';
 import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
+import { createFeatureLookup } from './features/lookup';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { createPredictionLog, type PredictionLog } from './prediction-log';
@@ -53,6 +55,8 @@ export interface GatewayDeps {
   upstreamClient?: UpstreamClientFactory;
   /** POST /feedback and GET /experiments/:model, provided by gateway/experiments. */
   createExperiments?(ctx: ExperimentsContext): ExperimentsModule;
+  /** The online feature store, for requests naming an entity (tracking/features). */
+  featureStore?: FeatureStore;
   /** False in unit tests that should not write files; default true (LOG_DIR/predictions.jsonl). */
   predictionLog?: boolean;
   version?: string;
@@ -69,6 +73,9 @@ export interface Gateway {
   start(): void;
   close(): Promise<void>;
 }
+
+/** A store that is down usually comes back within seconds (a Redis restart, a failover). */
+const FEATURE_STORE_RETRY_AFTER_S = 2;
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -198,6 +205,14 @@ export function createApp(deps: GatewayDeps): Gateway {
     predictionLog,
     observe,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
+    featureLookup: deps.featureStore
+      ? createFeatureLookup({
+          store: deps.featureStore,
+          registry: deps.metrics,
+          now,
+          retryAfterSeconds: FEATURE_STORE_RETRY_AFTER_S,
+        })
+      : undefined,
   });
 
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../common/config';
+import { trackingEnvFields } from '../tracking/config';
+import { featureStoreEnvFields } from '../tracking/features/open';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -37,6 +39,8 @@ const GatewayEnv = z.object({
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
   PROMETHEUS_URL: envFields.optionalString(),
+  ...trackingEnvFields,
+  ...featureStoreEnvFields,
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

@@ -7,6 +7,9 @@ import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { type Metadata, metadataSchema } from '../common/wire';
+import { createFeatureStore, usesRedis } from '../tracking/features/open';
+import type { FeatureStore } from '../tracking/features/store';
+import { DatabaseOpenError, type EvidenceDatabase, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createExperiments } from './experiments';
@@ -76,6 +79,25 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  let featureStore: FeatureStore;
+  let database: EvidenceDatabase | undefined;
+  try {
+    // The embedded feature store lives in the evidence store's database; Redis needs none.
+    if (!usesRedis(config)) database = await openDatabase(config.DATABASE_URL);
+  } catch (err) {
+    if (err instanceof DatabaseOpenError) {
+      process.stderr.write(`modelgate gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  featureStore = createFeatureStore({
+    config,
+    db: database?.db,
+    now: Date.now,
+    onError: (err) =>
+      logger.warn('feature store unreachable', { event: 'feature_store', error: err.message }),
+  });
   const gateway = createApp({
     config,
     logger,
@@ -85,6 +107,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
     createExperiments: (ctx) => createExperiments(ctx),
+    featureStore,
     version: '0.1.0',
   });
   gateway.start();
@@ -93,5 +116,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
+    await featureStore.close();
+    await database?.close();
   });
 }

@@ -18,6 +18,9 @@ export interface FeatureStore {
   getMany(model: string, entities: readonly string[]): Promise<(FeatureRecord | undefined)[]>;
   /** Inserts or replaces whole records (a reload replaces an entity's values, never merges). */
   put(model: string, rows: readonly FeatureRow[]): Promise<void>;
+  /** Resolves once the backend can answer (Redis connected); rejects with FeatureStoreUnavailable
+   * after `timeoutMs`. The gateway does not wait for it; the CLI does before loading. */
+  ready(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -42,9 +42,20 @@ export interface FeedbackTable {
   created_at: number;
 }
 
+/** The online feature store's embedded backend (tracking/features/sql-store.ts). */
+export interface FeaturesTable {
+  model: string;
+  /** The entity key's value, e.g. "p-17" for penguin_id. */
+  entity: string;
+  /** JSON object of raw named values. */
+  feature_values: string;
+  updated_at: number;
+}
+
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
+  features: FeaturesTable;
 }
 
 /** Upper bounds (ms) of the latency buckets; the last is Infinity. Fine enough that interpolated

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect';
 import * as evidence from './0001-evidence';
+import * as features from './0004-features';
 
 export interface StoreMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -10,4 +11,5 @@ export interface StoreMigration {
 
 export const migrations: Record<string, StoreMigration> = {
   '0001-evidence': evidence,
+  '0004-features': features,
 };
