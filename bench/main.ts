@@ -14,6 +14,7 @@ import { memoryScenario } from './scenarios/memory';
 import { modelServerScenario } from './scenarios/model-server';
 import { referenceScenario } from './scenarios/reference';
 import { scalingScenario } from './scenarios/scaling';
+import { trackingScenario } from './scenarios/tracking';
 
 const SCENARIOS: Record<string, Scenario> = {
   'model-server': modelServerScenario,
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, Scenario> = {
   reference: referenceScenario,
   scaling: scalingScenario,
   memory: memoryScenario,
+  tracking: trackingScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]

@@ -12,7 +12,7 @@ export interface ModelSummary {
   weights: Record<string, number>;
   aliases: Record<string, string>;
   revision: number;
-  liveInstances: number;
+  live_instances: number;
 }
 
 export interface VersionSummary {
@@ -20,12 +20,12 @@ export interface VersionSummary {
   created: string;
   description: string;
   format: string;
-  inputWidth: number;
+  input_width: number;
   labels: string[];
   metrics: Record<string, number>;
   weight: number;
   aliases: string[];
-  instances: { url: string; backend: string | null; lastSeen: string }[];
+  instances: { url: string; backend: string | null; last_seen: string }[];
 }
 
 export interface ModelDetail {
@@ -37,7 +37,7 @@ export interface ModelDetail {
 export interface PushResult {
   model: string;
   version: string;
-  createdModel: boolean;
+  created_model: boolean;
   metadata: Metadata;
   policy: Policy;
 }

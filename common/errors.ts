@@ -16,6 +16,7 @@ export const errorStatus = {
   stale_revision: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  instance_unverified: 422,
   precondition_required: 428,
   rate_limited: 429,
   internal: 500,

@@ -190,7 +190,7 @@ export type Heartbeat = z.output<typeof heartbeatSchema>;
 export const routeVersionSchema = z.object({
   /** Base URLs of live, ready instances, e.g. http://127.0.0.1:8501. */
   instances: z.array(z.string()),
-  inputWidth: z.number().int().positive(),
+  input_width: z.number().int().positive(),
   features: z.array(z.string()),
   labels: z.array(z.string()),
   /** The version's named-feature spec, when its metadata declares one. */

@@ -1,7 +1,7 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
@@ -9,15 +9,17 @@ import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import type { Metadata, Routes } from '../common/wire';
+import type { EvidenceStore } from '../tracking/evidence-store';
 import type { FeatureStore } from '../tracking/features/store';
+import type { PredictionRecord } from '../tracking/record';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
-import { DataPlane, type PredictionOutcome } from './dataplane';
+import { DataPlane } from './dataplane';
+import { createExperiments, experimentIdOf } from './experiments';
 import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
 import { createFeatureLookup } from './features/lookup';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
-import { createPredictionLog, type PredictionLog } from './prediction-log';
 import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
 import { buildRouteState, type RouteState } from './routing/route-state';
@@ -28,19 +30,6 @@ import { liveUpstreamCount, statusRouter } from './seed/status';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
-
-export interface ExperimentsContext {
-  registry: Registry;
-  logger: Logger;
-  now(): number;
-  prometheusUrl?: string;
-  routes(): Routes | undefined;
-}
-
-export interface ExperimentsModule {
-  router: Router;
-  observe(outcome: PredictionOutcome): void;
-}
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -53,12 +42,11 @@ export interface GatewayDeps {
   /** metadata.json of a version from the registry, for /model/info; optional. */
   fetchMetadata?(model: string, version: string): Promise<Metadata | undefined>;
   upstreamClient?: UpstreamClientFactory;
-  /** POST /feedback and GET /experiments/:model, provided by gateway/experiments. */
-  createExperiments?(ctx: ExperimentsContext): ExperimentsModule;
+  /** The evidence store (tracking/): prediction records, POST /feedback, GET /experiments/:model and
+   * GET /predictions. Without it (unit tests of routing) nothing is recorded and those routes 404. */
+  evidence?: EvidenceStore;
   /** The online feature store, for requests naming an entity (tracking/features). */
   featureStore?: FeatureStore;
-  /** False in unit tests that should not write files; default true (LOG_DIR/predictions.jsonl). */
-  predictionLog?: boolean;
   version?: string;
 }
 
@@ -81,6 +69,8 @@ const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1,
 
 /** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
 const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
+/** Guarded by ADMIN_TOKEN instead of API_KEYS: both use the Authorization header. */
+const ADMIN_PATH = /^\/predictions$/;
 
 function routeLabel(path: string): string {
   if (path === '/predict' || path === '/predict/batch' || path === '/model/info') return path;
@@ -90,7 +80,8 @@ function routeLabel(path: string): string {
   if (path.startsWith('/v1')) return '/v1';
   if (path.startsWith('/experiments')) return '/experiments';
   if (path.startsWith('/docs')) return '/docs';
-  if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback'].includes(path)) return path;
+  if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback', '/predictions'].includes(path))
+    return path;
   return 'other';
 }
 
@@ -181,20 +172,18 @@ export function createApp(deps: GatewayDeps): Gateway {
     },
   });
 
-  const predictionLog: PredictionLog | undefined =
-    deps.predictionLog === false
-      ? undefined
-      : createPredictionLog(config.LOG_DIR, (n) => metrics.predictionLogDropped.inc(n));
-
-  const experiments = deps.createExperiments?.({
-    registry: deps.metrics,
-    logger,
-    now,
-    ...(config.PROMETHEUS_URL ? { prometheusUrl: config.PROMETHEUS_URL } : {}),
-    routes: () => table.current(),
-  });
-
-  const observe = experiments ? (o: PredictionOutcome) => experiments.observe(o) : () => undefined;
+  const evidence = deps.evidence;
+  const experiments = evidence
+    ? createExperiments({
+        evidence,
+        registry: deps.metrics,
+        logger,
+        now,
+        routes: () => table.current(),
+        adminToken: config.ADMIN_TOKEN,
+      })
+    : undefined;
+  const record = evidence ? (r: PredictionRecord) => evidence.record(r) : () => undefined;
   const plane = new DataPlane({
     config,
     logger,
@@ -202,8 +191,8 @@ export function createApp(deps: GatewayDeps): Gateway {
     now,
     random: deps.random,
     state: () => state,
-    predictionLog,
-    observe,
+    record,
+    experimentId: (model) => experimentIdOf(table.current(), model) ?? null,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
     featureLookup: deps.featureStore
       ? createFeatureLookup({
@@ -216,7 +205,13 @@ export function createApp(deps: GatewayDeps): Gateway {
   });
 
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
-  const access = accessRecorder(accessLogWriter, metrics, now, observe);
+  const access = accessRecorder(
+    accessLogWriter,
+    metrics,
+    now,
+    record,
+    (m) => experimentIdOf(table.current(), m) ?? null,
+  );
   const security = helmet();
   const corsHeaders = cors({
     origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
@@ -245,7 +240,7 @@ export function createApp(deps: GatewayDeps): Gateway {
   const limiter = createRateLimiter(config.RATE_LIMIT_RPS, now);
   const limit = rateLimit(limiter);
   app.use(function guard(req, res, next) {
-    if (PUBLIC_PATH.test(req.path)) return next();
+    if (PUBLIC_PATH.test(req.path) || ADMIN_PATH.test(req.path)) return next();
     auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
   });
 
@@ -300,7 +295,6 @@ export function createApp(deps: GatewayDeps): Gateway {
       await table.stop();
       breakers.shutdown();
       await pools.close();
-      await predictionLog?.close();
       accessLogWriter.flush();
     },
   };
@@ -314,7 +308,8 @@ function accessRecorder(
   log: AccessLogWriter,
   metrics: GatewayMetrics,
   now: () => number,
-  observe: (o: PredictionOutcome) => void,
+  record: (r: PredictionRecord) => void,
+  experimentId: (model: string) => string | null,
 ): (entry: AccessEntry) => void {
   const counters = new Map<string, { inc(): void }>();
   const histograms = new Map<string, { observe(v: number): void }>();
@@ -337,17 +332,23 @@ function accessRecorder(
       if (histograms.size < 10_000) histograms.set(key, histogram);
     }
     histogram.observe(seconds);
-    // Answered predictions are observed per row by the data plane; failures of the chosen version
-    // once, here. A 4xx is the caller's mistake, not the version's, so it is not an outcome.
+    // Answered predictions are recorded per row by the data plane; failures of the chosen version
+    // once, here. A 4xx is the caller's mistake, not the version's, so it is not evidence.
     if (e.status >= 500 && version !== 'none' && PREDICTION_ROUTES.has(route)) {
-      observe({
+      record({
         requestId: e.requestId,
+        row: 0,
         model,
         version,
+        experimentId: experimentId(model),
+        unit: e.unit ?? null,
         route,
+        reason: e.reason ?? 'split',
         status: e.status,
         ok: false,
         latencyMs: seconds * 1000,
+        predictedClass: null,
+        confidence: null,
         at: now(),
       });
     }
@@ -367,7 +368,7 @@ function accessLog(access: (entry: AccessEntry) => void, now: () => number): Req
   return function logAccess(req, res, next) {
     const startedAt = now();
     res.once('finish', () => {
-      const { model, version } = res.locals;
+      const { model, version, reason, unit } = res.locals;
       access({
         method: req.method,
         // req.path is relative inside mounted routers; the original URL is not.
@@ -377,6 +378,8 @@ function accessLog(access: (entry: AccessEntry) => void, now: () => number): Req
         requestId: String(res.locals.requestId),
         model: typeof model === 'string' ? model : undefined,
         version: typeof version === 'string' ? version : undefined,
+        reason,
+        unit: typeof unit === 'string' ? unit : undefined,
       });
     });
     next();

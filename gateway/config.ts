@@ -27,7 +27,6 @@ const GatewayEnv = z.object({
   MAX_BATCH_ROWS: envFields.positiveInt(1024),
   /** 0 turns rate limiting off. */
   RATE_LIMIT_RPS: envFields.nonNegativeNumber(0),
-  LOG_DIR: z.string().min(1).default('./logs'),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
   BODY_LIMIT: byteSize,
@@ -38,7 +37,8 @@ const GatewayEnv = z.object({
   SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
-  PROMETHEUS_URL: envFields.optionalString(),
+  /** Guards the admin-only reads (GET /predictions). */
+  ADMIN_TOKEN: envFields.optionalString(),
   ...trackingEnvFields,
   ...featureStoreEnvFields,
 });

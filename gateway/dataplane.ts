@@ -3,22 +3,18 @@
  * the OIP v2 / TF Serving routers are thin translations onto it. */
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { PredictionRecord } from '../tracking/record';
+import type { RouteReason as RecordedReason } from '../tracking/store/schema';
 import type { GatewayConfig } from './config';
-import type { PredictionOutcome } from './experiments';
 import { encodeRows, type FeatureLookup, type RowInput } from './features/rows';
 import type { GatewayMetrics } from './metrics';
 import { predictionsFromAnswer } from './oip-rows';
-import type { PredictionLog } from './prediction-log';
 import { type Dispatched, dispatch } from './routing/dispatch';
 import type { ModelRoute, RouteState, VersionRoute } from './routing/route-state';
 import { pickVersion, type RouteReason, type Selection } from './routing/split';
 import type { RowPrediction } from './schemas';
 import type { ShadowSender } from './shadow';
 import type { UpstreamRequest } from './upstream/pool';
-
-/** What the experiments module receives once per answered prediction row; defined beside the
- * module that consumes it. */
-export type { PredictionOutcome } from './experiments';
 
 export interface DataPlaneDeps {
   config: GatewayConfig;
@@ -27,8 +23,10 @@ export interface DataPlaneDeps {
   now(): number;
   random(): number;
   state(): RouteState | undefined;
-  predictionLog: PredictionLog | undefined;
-  observe(outcome: PredictionOutcome): void;
+  /** Hands a prediction record to the evidence store (buffered; never blocks). */
+  record(record: PredictionRecord): void;
+  /** The experiment the model is running, from the routing table; null when none. */
+  experimentId(model: string): string | null;
   shadow: ShadowSender;
   /** The online feature store, for requests that name an entity; undefined: none configured. */
   featureLookup?: FeatureLookup | undefined;
@@ -38,10 +36,20 @@ export interface Choice {
   model: ModelRoute;
   version: VersionRoute;
   reason: RouteReason;
+  /** Assignment unit: the sticky key's value (sticky header, else user_id), if any. */
+  unit: string | undefined;
 }
 
 export interface ForwardResult extends Dispatched {
   model: ModelRoute;
+  /** How the answering version was chosen, as the evidence store records it. */
+  reason: RecordedReason;
+  unit: string | undefined;
+}
+
+/** The store's spelling of a routing reason. */
+export function recordedReason(reason: RouteReason): RecordedReason {
+  return reason === 'pinned' ? 'pin' : reason;
 }
 
 const RETRY_AFTER_S = 1;
@@ -122,7 +130,12 @@ export class DataPlane {
         versions,
       });
     }
-    return { model, version: model.versions.get(picked.version)!, reason: picked.reason };
+    return {
+      model,
+      version: model.versions.get(picked.version)!,
+      reason: picked.reason,
+      unit: selection.stickyKey === '' ? undefined : selection.stickyKey,
+    };
   }
 
   /** Rows for the chosen version from positional, named or entity inputs (see features/rows.ts). */
@@ -172,10 +185,11 @@ export class DataPlane {
       metrics.failovers.labels(model.name, result.failoverFrom, result.version.version).inc();
       metrics.routed.labels(model.name, result.version.version, 'failover').inc();
     }
-    return { ...result, model };
+    const recorded = result.failoverFrom !== undefined ? 'failover' : recordedReason(reason);
+    return { ...result, model, reason: recorded, unit: choice.unit };
   }
 
-  /** After the answer is sent: metrics, prediction log, experiments and the shadow copy. */
+  /** After the answer is sent: metrics and one evidence record per row (batch rows by index). */
   recordRows(
     ctx: { requestId: string; route: string; startedAt: number; batch: boolean },
     result: ForwardResult,
@@ -186,27 +200,20 @@ export class DataPlane {
     const version = result.version.version;
     const latencyMs = now() - ctx.startedAt;
     const at = now();
-    const ts = new Date(at).toISOString();
     const confidence = metrics.confidence.labels(model, version);
+    const experimentId = this.deps.experimentId(model);
     rows.forEach((row, i) => {
-      const requestId = ctx.batch ? `${ctx.requestId}:${i}` : ctx.requestId;
       metrics.predictions.labels(model, version, row.prediction).inc();
       confidence.observe(row.confidence);
-      this.deps.predictionLog?.write({
-        ts,
-        request_id: requestId,
+      this.deps.record({
+        requestId: ctx.requestId,
+        row: i,
         model,
         version,
+        experimentId,
+        unit: result.unit ?? null,
         route: ctx.route,
-        latency_ms: latencyMs,
-        prediction: row.prediction,
-        confidence: row.confidence,
-      });
-      this.deps.observe({
-        requestId,
-        model,
-        version,
-        route: ctx.route,
+        reason: result.reason,
         status: 200,
         ok: true,
         latencyMs,
@@ -230,6 +237,7 @@ export class DataPlane {
     result: ForwardResult,
     primary: readonly string[] | undefined,
     request: (version: VersionRoute) => UpstreamRequest,
+    ctx: { requestId: string; route: string },
     /** Rows encoded from named features: the shadow version must share the feature spec. */
     named = false,
   ): void {
@@ -255,15 +263,49 @@ export class DataPlane {
         primary ??
         (predictionsFromAnswer(result.response.body, result.version.labels) ?? []).map((r) => r.prediction),
       async () => {
+        const startedAt = this.deps.now();
         const answer = await dispatch(model, shadow.version, {
           allowFailover: false,
           request,
           now: this.deps.now,
           retryAfterSeconds: RETRY_AFTER_S,
         });
-        return predictionsFromAnswer(answer.response.body, target.labels)?.map((r) => r.prediction);
+        const rows = predictionsFromAnswer(answer.response.body, target.labels);
+        this.recordShadow(ctx, result, shadow.version, startedAt, rows);
+        return rows?.map((r) => r.prediction);
       },
       count,
     );
+  }
+
+  /** Shadow answers are evidence too (agreement with the served version), kept apart by reason. */
+  private recordShadow(
+    ctx: { requestId: string; route: string },
+    result: ForwardResult,
+    version: string,
+    startedAt: number,
+    rows: readonly RowPrediction[] | undefined,
+  ): void {
+    const at = this.deps.now();
+    const model = result.model.name;
+    const experimentId = this.deps.experimentId(model);
+    (rows ?? []).forEach((row, i) => {
+      this.deps.record({
+        requestId: ctx.requestId,
+        row: i,
+        model,
+        version,
+        experimentId,
+        unit: result.unit ?? null,
+        route: ctx.route,
+        reason: 'shadow',
+        status: 200,
+        ok: true,
+        latencyMs: at - startedAt,
+        predictedClass: row.prediction,
+        confidence: row.confidence,
+        at,
+      });
+    });
   }
 }

@@ -4,10 +4,12 @@
  * protocol code the Express routes run. Anything unusual (another method or path form, a body
  * without Content-Length, compressed or too large, another media type) falls through to Express
  * untouched, before any side effect, so its answer is Express's by construction. */
+
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError, renderProtocolError, toAppError } from '../common/errors';
 import { requestIdFrom } from '../common/http';
 import type { Logger } from '../common/logger';
+import type { RouteReason } from '../tracking/store/schema';
 import { type CallLocals, oipInfer, type ProtocolDeps } from './protocol/oip-v2';
 import { tfPredict } from './protocol/tf-serving';
 import { callerOf, checkApiKey } from './security';
@@ -38,6 +40,8 @@ export interface AccessEntry {
   requestId: string;
   model: string | undefined;
   version: string | undefined;
+  reason?: RouteReason | undefined;
+  unit?: string | undefined;
 }
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -107,6 +111,8 @@ export function withFastPath(deps: FastPathDeps, fallback: RequestListener): Req
         requestId: locals.requestId,
         model: locals.model,
         version: locals.version,
+        reason: locals.reason,
+        unit: locals.unit,
       }),
     );
     for (const [name, value] of deps.securityHeaders) res.setHeader(name, value);

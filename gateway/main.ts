@@ -7,12 +7,11 @@ import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { type Metadata, metadataSchema } from '../common/wire';
+import { createEvidenceStore } from '../tracking/evidence-store';
 import { createFeatureStore, usesRedis } from '../tracking/features/open';
-import type { FeatureStore } from '../tracking/features/store';
-import { DatabaseOpenError, type EvidenceDatabase, openDatabase } from '../tracking/store/database';
+import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
-import { createExperiments } from './experiments';
 import type { FetchRoutes } from './routing/table';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
@@ -79,11 +78,15 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  let featureStore: FeatureStore;
-  let database: EvidenceDatabase | undefined;
+  // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
+  // once open, its failures only cost records and 503s on the reads, never a prediction. The
+  // embedded feature store lives in the same database, so it opens without tracking too.
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
-    // The embedded feature store lives in the evidence store's database; Redis needs none.
-    if (!usesRedis(config)) database = await openDatabase(config.DATABASE_URL);
+    if (config.TRACKING_ENABLED || !usesRedis(config))
+      database = await openDatabase(config.DATABASE_URL, {
+        onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+      });
   } catch (err) {
     if (err instanceof DatabaseOpenError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -91,7 +94,26 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     }
     throw err;
   }
-  featureStore = createFeatureStore({
+  const metrics = new Registry();
+  let lastStoreError = 0;
+  const evidence =
+    !config.TRACKING_ENABLED || !database
+      ? undefined
+      : createEvidenceStore({
+          database,
+          now: Date.now,
+          flushMs: config.TRACKING_FLUSH_MS,
+          bufferRows: config.TRACKING_BUFFER_ROWS,
+          retentionDays: config.RETENTION_DAYS,
+          metrics,
+          onError: (what, err) => {
+            // One line every 10 s at most while the database is away; the metrics count every failure.
+            if (Date.now() - lastStoreError < 10_000) return;
+            lastStoreError = Date.now();
+            logger.warn('evidence store failed', { what, error: String(err) });
+          },
+        });
+  const featureStore = createFeatureStore({
     config,
     db: database?.db,
     now: Date.now,
@@ -101,22 +123,28 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   const gateway = createApp({
     config,
     logger,
-    metrics: new Registry(),
+    metrics,
     now: Date.now,
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
-    createExperiments: (ctx) => createExperiments(ctx),
+    ...(evidence ? { evidence } : {}),
     featureStore,
     version: '0.1.0',
   });
   gateway.start();
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger);
-  logger.info('gateway started', { registry: config.REGISTRY_URL, instance: randomUUID() });
+  logger.info('gateway started', {
+    registry: config.REGISTRY_URL,
+    database: database?.url ?? 'none (TRACKING_ENABLED=false)',
+    instance: randomUUID(),
+  });
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
     await featureStore.close();
-    await database?.close();
+    // The evidence store closes the database it was given; without tracking it is ours to close.
+    if (evidence) await evidence.close();
+    else await database?.close();
   });
 }

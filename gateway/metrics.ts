@@ -19,7 +19,6 @@ export interface GatewayMetrics {
   predictions: Counter<'model' | 'version' | 'class'>;
   confidence: Histogram<'model' | 'version'>;
   shadowRequests: Counter<'model' | 'version' | 'shadow_version' | 'outcome'>;
-  predictionLogDropped: Counter;
 }
 
 export function createGatewayMetrics(
@@ -116,11 +115,6 @@ export function createGatewayMetrics(
       name: 'modelgate_shadow_requests_total',
       help: 'Shadow copies by outcome: agree, disagree, error, dropped.',
       labelNames: ['model', 'version', 'shadow_version', 'outcome'],
-      registers,
-    }),
-    predictionLogDropped: new Counter({
-      name: 'modelgate_gateway_prediction_log_dropped_total',
-      help: 'Prediction log lines dropped because the writer fell behind.',
       registers,
     }),
   };

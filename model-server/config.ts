@@ -19,6 +19,10 @@ export const modelServerEnvSchema = z.object({
   /** URL advertised in heartbeats; defaults to http://HOST:<bound port> once listening. */
   PUBLIC_URL: z.url().optional(),
   HEARTBEAT_INTERVAL_MS: envFields.positiveInt(2000),
+  /** The credential heartbeats carry; the registry's INSTANCE_TOKEN (or, when that is unset there,
+   * its ADMIN_TOKEN). ADMIN_TOKEN is the fallback here too, so one secret can serve a small setup. */
+  INSTANCE_TOKEN: envFields.optionalString(),
+  ADMIN_TOKEN: envFields.optionalString(),
   TFJS_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   MAX_BATCH_SIZE: envFields.positiveInt(32),
   MAX_BATCH_DELAY_MS: envFields.nonNegativeNumber(2),

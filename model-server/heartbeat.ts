@@ -11,6 +11,8 @@ export interface HeartbeatOptions {
   /** Per attempt; a hung registry must not pile up requests. */
   timeoutMs: number;
   logger: Logger;
+  /** Bearer credential for the registry (INSTANCE_TOKEN); without it the registry refuses beats. */
+  token: string | undefined;
   /** The body to send now (ready changes over the process's life). */
   payload(): Heartbeat;
   fetch?: typeof fetch;
@@ -37,12 +39,15 @@ export function createHeartbeat(options: HeartbeatOptions): HeartbeatLoop {
     try {
       const res = await doFetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) throw new Error(`registry answered ${res.status}`);
+      const text = await res.text().catch(() => '');
+      if (!res.ok) throw new Error(`registry answered ${res.status}: ${reason(text)}`);
       if (failing) options.logger.info('registry reachable again; heartbeats resumed', { endpoint });
       failing = false;
       return true;
@@ -81,4 +86,15 @@ export function createHeartbeat(options: HeartbeatOptions): HeartbeatLoop {
       await beat();
     },
   };
+}
+
+/** The registry's own words, so a refused token or a failed verification reads in this log. */
+function reason(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } };
+    if (typeof body.error?.message === 'string') return body.error.message;
+  } catch {
+    // not JSON: fall through
+  }
+  return text.slice(0, 200);
 }

@@ -80,6 +80,7 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
     registryUrl: config.REGISTRY_URL,
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
     timeoutMs: HEARTBEAT_TIMEOUT_MS,
+    token: config.INSTANCE_TOKEN ?? config.ADMIN_TOKEN,
     logger,
     payload: () => ({
       model: model.name,

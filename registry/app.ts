@@ -9,8 +9,9 @@ import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
 import { pageAudit, readAudit } from './audit-log';
-import { requireAdmin } from './auth';
+import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
+import type { VerifyInstance } from './instance-verify';
 import type { Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
 import { buildRoutesModels, type RoutesTable } from './routes';
@@ -20,7 +21,7 @@ import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
 import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -28,6 +29,8 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** Proves a new instance serves the model and version it claims before it joins routing. */
+  verifyInstance: VerifyInstance;
 }
 
 export interface RegistryApp {
@@ -73,6 +76,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
@@ -134,7 +138,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       .map((i) => ({
         url: i.url,
         backend: i.backend ?? null,
-        lastSeen: new Date(i.lastSeenMs).toISOString(),
+        last_seen: new Date(i.lastSeenMs).toISOString(),
       }));
   }
 
@@ -153,7 +157,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       status: 'healthy',
       service: 'registry',
       models: catalog.size,
-      routesRevision: routes.current().revision,
+      routes_revision: routes.current().revision,
     });
   });
   app.get('/metrics', metricsHandler(deps.metricsRegistry));
@@ -167,7 +171,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         weights: Object.fromEntries(e.policy.variants.map((v) => [v.version, v.weight])),
         aliases: e.policy.aliases,
         revision: e.policy.revision,
-        liveInstances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
+        live_instances: [...e.versions.keys()].reduce((n, v) => n + instances.urlsOf(e.name, v).length, 0),
       })),
     });
   });
@@ -186,7 +190,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         description: md.description,
         framework: md.framework,
         format: md.format,
-        inputWidth: inputWidth(md),
+        input_width: inputWidth(md),
         features: md.inputs[0]!.features.length,
         labels: md.outputs[0]!.labels,
         metrics: md.metrics,
@@ -252,7 +256,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       res.status(201).json({
         model,
         version: published.version,
-        createdModel: published.createdModel,
+        created_model: published.createdModel,
         metadata: published.metadata,
         policy: published.policy,
       });
@@ -331,7 +335,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     res.json(pageAudit(await readAudit(store.root, model), offset, limit));
   });
 
-  app.post('/instances', ...jsonBody('16kb'), async (req, res) => {
+  app.post('/instances', instanceAuth, ...jsonBody('16kb'), async (req, res) => {
     const parsed = heartbeatSchema.safeParse(req.body);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
@@ -353,6 +357,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
         `model "${beat.model}" has no version "${beat.version}" in the registry's store`,
       );
     sweep();
+    if (beat.ready && !instances.has(beat.model, beat.version, beat.url)) await deps.verifyInstance(beat);
     if (instances.heartbeat(beat)) {
       publishRoutes();
       logger.info(beat.ready ? 'instance joined' : 'instance left', {

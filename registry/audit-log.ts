@@ -19,7 +19,7 @@ export interface AuditEntry {
   action: AuditAction;
   model: string;
   version?: string;
-  requestId?: string;
+  request_id?: string;
   before: unknown;
   after: unknown;
 }
@@ -42,7 +42,13 @@ export async function readAudit(root: string, model: string): Promise<AuditEntry
   for (const line of raw.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      entries.push(JSON.parse(line) as AuditEntry);
+      const entry = JSON.parse(line) as AuditEntry & { requestId?: string };
+      // Lines written before the wire moved to snake_case carry `requestId`.
+      if (entry.requestId !== undefined) {
+        entry.request_id ??= entry.requestId;
+        delete entry.requestId;
+      }
+      entries.push(entry);
     } catch {
       // torn tail, see above
     }
@@ -55,7 +61,7 @@ export interface AuditPage {
   total: number;
   offset: number;
   limit: number;
-  nextOffset: number | null;
+  next_offset: number | null;
 }
 
 /** Newest first; `offset` counts from the newest entry. */
@@ -67,6 +73,6 @@ export function pageAudit(all: readonly AuditEntry[], offset: number, limit: num
     total: all.length,
     offset,
     limit,
-    nextOffset: offset + limit < all.length ? offset + limit : null,
+    next_offset: offset + limit < all.length ? offset + limit : null,
   };
 }

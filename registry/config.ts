@@ -26,6 +26,10 @@ export const RegistryEnv = z.object({
   MODEL_STORE: z.string().min(1).default('./models'),
   ADMIN_TOKEN: envFields.optionalString(),
   ADMIN_TOKENS: adminTokens,
+  /** The credential model-servers heartbeat with; defaults to the admin token(s). */
+  INSTANCE_TOKEN: envFields.optionalString(),
+  /** How long the registry waits for a new instance to prove it serves the claimed version. */
+  INSTANCE_VERIFY_TIMEOUT_MS: envFields.positiveInt(3000),
   MAX_UPLOAD_BYTES: envFields.positiveInt(64 * 1024 * 1024),
   HEARTBEAT_INTERVAL_MS: envFields.positiveInt(2000),
   /** Defaults to three heartbeat intervals: an instance missing three heartbeats is dropped. */
@@ -42,6 +46,8 @@ export type RegistryConfig = Readonly<{
   host: string;
   modelStore: string;
   adminTokens: readonly { name: string; token: string }[];
+  instanceTokens: readonly { name: string; token: string }[];
+  instanceVerifyTimeoutMs: number;
   maxUploadBytes: number;
   instanceTtlMs: number;
   storeScanMs: number;
@@ -51,11 +57,14 @@ export type RegistryConfig = Readonly<{
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
   const e = parseEnv(RegistryEnv, env);
+  const adminTokens = [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS];
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     modelStore: e.MODEL_STORE,
-    adminTokens: [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS],
+    adminTokens,
+    instanceTokens: e.INSTANCE_TOKEN ? [{ name: 'instance', token: e.INSTANCE_TOKEN }] : adminTokens,
+    instanceVerifyTimeoutMs: e.INSTANCE_VERIFY_TIMEOUT_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,

@@ -19,6 +19,8 @@ export interface Instances {
   expire(): boolean;
   /** Drops every instance of a version (it was deleted); true when any were dropped. */
   forgetVersion(model: string, version: string): boolean;
+  /** True when this exact instance is live (its first ready heartbeat was accepted). */
+  has(model: string, version: string, url: string): boolean;
   list(): Instance[];
   urlsOf(model: string, version: string): string[];
 }
@@ -64,6 +66,9 @@ export function createInstances(ttlMs: number, now: () => number): Instances {
         }
       }
       return dropped;
+    },
+    has(model, version, url) {
+      return byKey.has(keyOf(model, version, url.replace(/\/+$/, '')));
     },
     list() {
       return [...byKey.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));

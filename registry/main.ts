@@ -8,6 +8,7 @@ import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
+import { httpInstanceVerifier } from './instance-verify';
 import { loadConfig } from './config';
 import { createInstances } from './instances';
 import { createRegistryMetrics } from './metrics';
@@ -47,11 +48,17 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     instances: createInstances(config.instanceTtlMs, now),
     routes: createRoutesTable(now()),
     checkArtifact: checkArtifactInTf,
+    verifyInstance: httpInstanceVerifier(config.instanceVerifyTimeoutMs),
   });
   await registry.refresh();
   if (config.adminTokens.length === 0) {
     logger.warn(
       'no ADMIN_TOKEN set: reads work, every write is refused until the registry is restarted with one',
+    );
+  }
+  if (config.instanceTokens.length === 0) {
+    logger.warn(
+      'no INSTANCE_TOKEN or ADMIN_TOKEN set: model-servers cannot register, so nothing is routable; set one here and the same value on every model-server',
     );
   }
   const sweepTimer = setInterval(registry.sweep, Math.max(100, Math.min(1000, config.instanceTtlMs / 4)));

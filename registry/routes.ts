@@ -16,7 +16,7 @@ export function buildRoutesModels(catalog: Catalog, instances: Instances): Route
     for (const [v, md] of entry.versions) {
       versions[v] = {
         instances: instances.urlsOf(name, v),
-        inputWidth: inputWidth(md),
+        input_width: inputWidth(md),
         features: md.inputs[0]!.features,
         labels: md.outputs[0]!.labels,
         ...(md.inputs[0]!.feature_spec ? { feature_spec: md.inputs[0]!.feature_spec } : {}),

@@ -16,4 +16,9 @@ export const trackingEnvFields = {
   TRACKING_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   TRACKING_BUFFER_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  /** false: the gateway opens no store and records nothing (benchmarks' "tracking off" arm). */
+  TRACKING_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
 };

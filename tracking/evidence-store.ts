@@ -2,7 +2,7 @@
  * feedback, read the per-version evidence and the stored rows. Built on an opened database; owns the
  * batched writer and the retention sweeps. */
 import type { Registry } from 'prom-client';
-import { candidateKeys, type FeedbackOutcome, recordFeedback } from './feedback';
+import { candidateKeys, type FeedbackInput, type FeedbackOutcome, recordFeedback } from './feedback';
 import { createTrackingMetrics } from './metrics';
 import { listPredictions, type PredictionFilter, type PredictionPage } from './predictions-query';
 import type { PredictionRecord } from './record';
@@ -20,7 +20,7 @@ export interface EvidenceStore {
   readonly dialect: EvidenceDatabase['dialect'];
   readonly retentionDays: number;
   record(record: PredictionRecord): void;
-  feedback(input: { requestId: string; row?: number | undefined; label: string }): Promise<FeedbackOutcome>;
+  feedback(input: Omit<FeedbackInput, 'now' | 'expiredBefore'>): Promise<FeedbackOutcome>;
   evidence(scope: EvidenceScope): Promise<{ versions: VersionEvidence[]; since: number | undefined }>;
   predictions(filter: PredictionFilter): Promise<PredictionPage>;
   /** Writes buffered records now (tests, shutdown). */

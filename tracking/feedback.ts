@@ -12,6 +12,8 @@ export interface FeedbackInput {
   now: number;
   /** Predictions older than this (epoch ms) are expired. */
   expiredBefore: number;
+  /** The classes a version predicts; a label outside a non-empty list is refused unwritten. */
+  labelsOf?(model: string, version: string): readonly string[];
 }
 
 export interface JoinedPrediction {
@@ -26,6 +28,7 @@ export interface JoinedPrediction {
 export type FeedbackOutcome =
   | { kind: 'created'; prediction: JoinedPrediction; label: string; correct: boolean }
   | { kind: 'repeated'; prediction: JoinedPrediction; label: string; correct: boolean }
+  | { kind: 'bad_label'; prediction: JoinedPrediction; labels: readonly string[] }
   | { kind: 'conflict'; prediction: JoinedPrediction; existingLabel: string }
   | { kind: 'unknown'; requestId: string; row: number }
   | { kind: 'expired'; prediction: JoinedPrediction };
@@ -82,6 +85,9 @@ export async function recordFeedback(
   if (!prediction) return { kind: 'unknown', requestId: input.requestId, row: input.row ?? 0 };
   const { experimentId, ...joined } = prediction;
   if (joined.predictedAt < input.expiredBefore) return { kind: 'expired', prediction: joined };
+  const labels = input.labelsOf?.(joined.model, joined.version) ?? [];
+  if (labels.length > 0 && !labels.includes(input.label))
+    return { kind: 'bad_label', prediction: joined, labels };
   const correct = input.label === joined.predictedClass;
   const inserted = await db
     .insertInto('feedback')

@@ -1,12 +1,12 @@
 /** The per-version evidence an experiment report is computed from, straight from the database so
- * every gateway replica (and the registry, and the CLI) reads the same numbers. Both queries are
- * grouped in the order of an index (`predictions_report`, `feedback_report`), so they are index-only
- * scans without a sort: a report over a million stored predictions stays well under 200 ms on SQLite.
+ * every gateway replica (and the registry, and the CLI) reads the same numbers. Predictions are read
+ * from their hourly counts (`prediction_counts`, kept by the writer in the rows' transaction), labels
+ * from `feedback` grouped in the order of its index: neither read grows with every prediction stored.
  *
  * Counting rules: a request is its row 0 (a failed request is recorded as one row, ok = 0); rows are
  * answered rows; latency is counted once per request (every row of a batch shares it); shadow copies
  * are not the served answer and are left out. */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { type EvidenceSchema, LATENCY_BUCKETS_MS } from './store/schema';
 
 export interface VersionEvidence {
@@ -31,19 +31,18 @@ export async function versionEvidence(
   scope: EvidenceScope,
 ): Promise<VersionEvidence[]> {
   let predictions = db
-    .selectFrom('predictions')
+    .selectFrom('prediction_counts')
     .select([
       'version',
       'ok',
       'latency_bucket',
-      (eb) => eb.fn.countAll<number>().as('n'),
-      sql<number>`sum(case when ${sql.ref('row')} = 0 then 1 else 0 end)`.as('requests'),
+      (eb) => eb.fn.sum<number>('rows').as('n'),
+      (eb) => eb.fn.sum<number>('requests').as('requests'),
     ])
+    .where('model', '=', scope.model)
     .where('reason', '<>', 'shadow');
-  predictions =
-    scope.experimentId === undefined
-      ? predictions.where('model', '=', scope.model)
-      : predictions.where('experiment_id', '=', scope.experimentId).where('model', '=', scope.model);
+  if (scope.experimentId !== undefined)
+    predictions = predictions.where('experiment_id', '=', scope.experimentId);
   const grouped = await predictions.groupBy(['version', 'ok', 'latency_bucket']).execute();
 
   let labels = db

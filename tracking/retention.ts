@@ -2,7 +2,7 @@
  * first start after a long stop) never holds the database's write lock for long: each batch is one
  * short DELETE, and batches are spaced out so gateways' flushes get in between. */
 import type { Kysely } from 'kysely';
-import type { EvidenceSchema } from './store/schema';
+import { type EvidenceSchema, HOUR_MS } from './store/schema';
 
 export interface PruneResult {
   predictions: number;
@@ -38,6 +38,20 @@ export async function pruneOnce(
           .where('predicted_at', '<', options.before)
           .limit(options.batchRows) as never,
       ),
+    )
+    .executeTakeFirst();
+  // Whole hours only: the report's counts of a partly pruned hour stay until its last row goes.
+  await db
+    .deleteFrom('prediction_counts')
+    .where('hour', '<', options.before - HOUR_MS)
+    .where(
+      'hour',
+      'in',
+      db
+        .selectFrom('prediction_counts')
+        .select('hour')
+        .where('hour', '<', options.before - HOUR_MS)
+        .limit(options.batchRows),
     )
     .executeTakeFirst();
   return { predictions: Number(predictions.numDeletedRows), feedback: Number(feedback.numDeletedRows) };

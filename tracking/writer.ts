@@ -6,7 +6,13 @@
 import type { Kysely } from 'kysely';
 import type { PredictionRecord } from './record';
 import { RingBuffer } from './ring-buffer';
-import { type EvidenceSchema, latencyBucketOf, type PredictionsTable } from './store/schema';
+import {
+  type EvidenceSchema,
+  HOUR_MS,
+  latencyBucketOf,
+  type PredictionCountsTable,
+  type PredictionsTable,
+} from './store/schema';
 
 export interface WriterEvents {
   written?(rows: number): void;
@@ -101,7 +107,24 @@ export class PredictionWriter {
       left -= batch.length;
       const started = this.clockMs();
       try {
-        await this.options.db.insertInto('predictions').values(batch.map(toRow)).execute();
+        const rows = batch.map(toRow);
+        await this.options.db.transaction().execute(async (trx) => {
+          await trx.insertInto('predictions').values(rows).execute();
+          for (const count of countsOf(rows)) {
+            await trx
+              .insertInto('prediction_counts')
+              .values(count)
+              .onConflict((oc) =>
+                oc
+                  .columns(['model', 'experiment_id', 'version', 'reason', 'ok', 'latency_bucket', 'hour'])
+                  .doUpdateSet((eb) => ({
+                    requests: eb('prediction_counts.requests', '+', eb.ref('excluded.requests')),
+                    rows: eb('prediction_counts.rows', '+', eb.ref('excluded.rows')),
+                  })),
+              )
+              .execute();
+          }
+        });
         this.failures = 0;
         this.options.events?.written?.(batch.length);
         this.options.events?.flushed?.((this.clockMs() - started) / 1000, batch.length);
@@ -114,6 +137,34 @@ export class PredictionWriter {
       }
     }
   }
+}
+
+/** The batch's rows grouped as prediction_counts keys them. */
+function countsOf(rows: readonly Omit<PredictionsTable, 'id'>[]): PredictionCountsTable[] {
+  const counts = new Map<string, PredictionCountsTable>();
+  for (const r of rows) {
+    const hour = r.created_at - (r.created_at % HOUR_MS);
+    const experimentId = r.experiment_id ?? '';
+    const key = `${r.model}\u0000${experimentId}\u0000${r.version}\u0000${r.reason}\u0000${r.ok}\u0000${r.latency_bucket}\u0000${hour}`;
+    let c = counts.get(key);
+    if (!c) {
+      c = {
+        model: r.model,
+        experiment_id: experimentId,
+        version: r.version,
+        reason: r.reason,
+        ok: r.ok,
+        latency_bucket: r.latency_bucket,
+        hour,
+        requests: 0,
+        rows: 0,
+      };
+      counts.set(key, c);
+    }
+    c.rows++;
+    if (r.row === 0) c.requests++;
+  }
+  return [...counts.values()];
 }
 
 function toRow(r: PredictionRecord): Omit<PredictionsTable, 'id'> {

@@ -27,3 +27,18 @@ export function openSockets(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux build Node supports. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** User + system CPU time the process has used so far, in µs (/proc/<pid>/stat fields 14 and 15). */
+export function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -147,6 +147,7 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
         {
           MODEL_STORE: store,
           REGISTRY_URL: registry.url,
+          INSTANCE_TOKEN: adminToken,
           ...options.modelServerEnv,
           ...envOverrides('BENCH_MODEL_SERVER_ENV'),
         },
@@ -154,11 +155,11 @@ export async function startStack(group: ProcessGroup, options: StackOptions): Pr
       modelServers.push({ model, version, service });
     }
   }
-  // The gateway's prediction log goes beside the store, never into the working tree.
+  // The gateway's evidence store goes beside the model store, never into the working tree.
   const gateway = options.gateway
     ? await group.modelgate('gateway', ['gateway'], {
         REGISTRY_URL: registry.url,
-        LOG_DIR: path.join(store, '.gateway-logs'),
+        DATABASE_URL: `sqlite:${path.join(store, '.gateway-data', 'modelgate.db')}`,
         ...options.gatewayEnv,
         ...envOverrides('BENCH_GATEWAY_ENV'),
       })

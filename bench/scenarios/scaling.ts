@@ -58,7 +58,7 @@ export const scalingScenario: Scenario = async (ctx) => {
       const service = await ctx.group.modelgate(
         `model-server ${info.model}/${version}#2`,
         ['model-server', '--model', info.model, '--version', version],
-        { MODEL_STORE: stack.store, REGISTRY_URL: stack.registry.url },
+        { MODEL_STORE: stack.store, REGISTRY_URL: stack.registry.url, INSTANCE_TOKEN: stack.adminToken },
       );
       stack.modelServers.push({ model: info.model, version, service });
     }

@@ -126,7 +126,7 @@ export function registerRegistryCommands(program: Command): void {
                   .map(([a, v]) => `${a}→${v}`)
                   .join(' ') || '-',
             },
-            { header: 'LIVE', value: (m) => m.liveInstances, align: 'right' },
+            { header: 'LIVE', value: (m) => m.live_instances, align: 'right' },
             { header: 'REV', value: (m) => m.revision, align: 'right' },
           ],
           { models },
@@ -196,7 +196,7 @@ export function registerRegistryCommands(program: Command): void {
           bar?.stop();
           const bytes = files.reduce((n, f) => n + f.data.length, 0);
           createOutput(Boolean(opts.json)).result(
-            `pushed ${model} version ${result.version} (${files.length} files, ${bytes} bytes)${result.createdModel ? '; new model with 100% of its traffic on it' : '; it takes no traffic until `modelgate traffic set`'}`,
+            `pushed ${model} version ${result.version} (${files.length} files, ${bytes} bytes)${result.created_model ? '; new model with 100% of its traffic on it' : '; it takes no traffic until `modelgate traffic set`'}`,
             result,
           );
         } finally {

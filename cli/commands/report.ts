@@ -54,7 +54,7 @@ export function formatReport(r: ExperimentReport): string {
     num(v.drift?.psiMax),
   ]);
   return [
-    `${r.model}: policy revision ${r.revision}, since ${r.since}, ${r.requests} requests, from ${r.source === 'prometheus' ? 'Prometheus' : "this gateway's counters"}`,
+    `${r.model}: policy revision ${r.revision}, since ${r.since}, ${r.requests} requests, from the evidence store`,
     '',
     table([header, ...rows]),
     '',

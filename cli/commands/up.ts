@@ -8,6 +8,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { NAME_PATTERN } from '../../common/wire';
+import { DEFAULT_DATABASE_URL } from '../../tracking/config';
+import { openDatabase } from '../../tracking/store/database';
 
 interface UpOptions {
   store: string;
@@ -90,7 +92,17 @@ async function up(options: UpOptions): Promise<void> {
   const firstModelPort = port(options.modelServerPort, '--model-server-port');
   const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('hex');
   const cli = process.argv[1]!;
-  const base = { ...stringEnv(process.env), HOST: options.host, MODEL_STORE: store, ADMIN_TOKEN: adminToken };
+  // Every child shares one evidence store; migrated here, before any child starts, so concurrent
+  // starters never race on a fresh SQLite file.
+  const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+  await (await openDatabase(databaseUrl)).close();
+  const base = {
+    ...stringEnv(process.env),
+    HOST: options.host,
+    MODEL_STORE: store,
+    ADMIN_TOKEN: adminToken,
+    DATABASE_URL: databaseUrl,
+  };
 
   let stopping = false;
   const all: Supervised[] = [];

@@ -1,150 +1,184 @@
-/** A/B experiment bookkeeping in the gateway: feedback joins (POST /feedback) and the experiment
- * report (GET /experiments/:model). The gateway calls observe() once per answered prediction. */
+/** The gateway's window on the evidence store: POST /feedback (joined in the database, whichever
+ * gateway answered the prediction), GET /experiments/:model (the report, computed from the store so
+ * every replica answers alike and nothing resets on restarts or policy changes) and GET /predictions
+ * (admin: the stored rows). The gateway itself holds no experiment state. */
 import { type Request, Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { Logger } from '../../common/logger';
-import { modelNameSchema, type Routes } from '../../common/wire';
+import { modelNameSchema, type Routes, versionNameSchema } from '../../common/wire';
+import type { EvidenceStore } from '../../tracking/evidence-store';
+import type { FeedbackOutcome } from '../../tracking/feedback';
+import { decodeCursor } from '../../tracking/predictions-query';
+import type { VersionEvidence } from '../../tracking/report-queries';
+import { requireAdminToken } from '../admin-token';
 import { driftOfInstances } from './instance-drift';
-import { PredictionJournal } from './journal';
-import { statsFromPrometheus } from './prometheus-source';
 import { buildReport, type ExperimentReport, pickControl, type VersionStats } from './report';
-import { Tallies } from './tally';
 
 export type { ExperimentReport } from './report';
 
-export interface PredictionOutcome {
-  requestId: string;
-  model: string;
-  version: string;
-  /** The gateway route label, e.g. `/predict`, `oip_v2`, `tf_serving`. */
-  route: string;
-  status: number;
-  /** False for 5xx and upstream failures (counted as errors in the report); 4xx are the caller's. */
-  ok: boolean;
-  latencyMs: number;
-  /** Label of the predicted class (metadata output label), when the answer had one. Only outcomes
-   * with a class can receive feedback. */
-  predictedClass?: string;
-  confidence?: number;
-  /** Epoch ms when the answer was sent. */
-  at: number;
-}
-
 export interface ExperimentsDeps {
+  evidence: EvidenceStore;
   registry: Registry;
   logger: Logger;
   now(): number;
-  /** When set, the report is computed from Prometheus (right across gateway replicas). */
-  prometheusUrl?: string;
   routes(): Routes | undefined;
-  /** Predictions kept for feedback joins (default 100 000) and how long (default 24 h). */
-  journalSize?: number;
-  feedbackTtlMs?: number;
-  /** Latest latencies kept per version for the rank test (default 5 000). */
-  latencySamples?: number;
-}
-
-export interface Experiments {
-  /** POST /feedback and GET /experiments/:model; mount at the app root. */
-  router: Router;
-  observe(outcome: PredictionOutcome): void;
+  /** Guards GET /predictions; unset, that read is refused (403). */
+  adminToken?: string | undefined;
 }
 
 export const feedbackSchema = z
   .object({
-    request_id: z.string().min(1).max(128).describe('X-Request-Id / request_id of the prediction'),
+    request_id: z.string().min(1).max(140).describe('X-Request-Id / request_id of the prediction'),
+    row: z.number().int().min(0).max(1_000_000).optional().describe('row of a batch (default 0)'),
     label: z.union([z.string().min(1).max(256), z.number()]).describe('the true class label'),
   })
   .strict();
 
-export function createExperiments(deps: ExperimentsDeps): Experiments {
-  const journal = new PredictionJournal(deps.journalSize ?? 100_000, deps.feedbackTtlMs ?? 24 * 3600_000);
-  const tallies = new Tallies(deps.latencySamples ?? 5_000);
+/** The experiment a model is running, as the routing table names it (added by the registry's
+ * experiments; absent until one runs). */
+export function experimentIdOf(routes: Routes | undefined, model: string): string | undefined {
+  const route = routes?.models[model] as { experiment?: { id?: unknown } } | undefined;
+  return typeof route?.experiment?.id === 'string' ? route.experiment.id : undefined;
+}
+
+const isoTime = z
+  .string()
+  .max(40)
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z')
+  .transform((v) => Date.parse(v));
+
+const predictionsQuery = z
+  .object({
+    model: modelNameSchema.optional(),
+    version: versionNameSchema.optional(),
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z
+      .string()
+      .max(64)
+      .transform((v, ctx) => {
+        const c = decodeCursor(v);
+        if (!c)
+          ctx.addIssue({ code: 'custom', message: 'is not a cursor this gateway handed out (next_cursor)' });
+        return c;
+      })
+      .optional(),
+  })
+  .strict();
+
+function invalid(message: string, issues: readonly { path: PropertyKey[]; message: string }[]): AppError {
+  const details = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = details[0];
+  return new AppError(
+    'invalid_input',
+    first ? `${message}: ${first.path || 'body'} ${first.message}` : message,
+    details,
+  );
+}
+
+function toStats(e: VersionEvidence, drift: VersionStats['drift']): VersionStats {
+  return {
+    version: e.version,
+    requests: e.requests,
+    errors: e.errors,
+    labelled: e.labelled,
+    correct: e.correct,
+    latency: { kind: 'buckets', upperBoundsMs: [...e.latency.upperBoundsMs], counts: e.latency.counts },
+    drift,
+  };
+}
+
+/** The store is an outside service: when it fails, the caller hears 503 and may retry. */
+async function fromStore<T>(logger: Logger, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    logger.warn('evidence store call failed', { what, error: String(err) });
+    throw new AppError(
+      'not_ready',
+      `the evidence store (DATABASE_URL) did not answer while ${what}; retry shortly`,
+      undefined,
+      {
+        'Retry-After': '2',
+      },
+    );
+  }
+}
+
+export function createExperiments(deps: ExperimentsDeps) {
+  const { evidence, logger } = deps;
   const feedbackTotal = new Counter({
     name: 'modelgate_feedback_total',
     help: 'Ground-truth labels joined to a logged prediction, by whether the prediction was right',
     labelNames: ['model', 'version', 'correct'],
     registers: [deps.registry],
   });
-  const revisionOf = (model: string) => deps.routes()?.models[model]?.policy.revision ?? -1;
 
-  function observe(o: PredictionOutcome): void {
-    if (o.version === 'none') return;
-    const tally = tallies.current(o.model, revisionOf(o.model), deps.now());
-    const v = tallies.version(tally, o.version);
-    v.requests++;
-    if (!o.ok) v.errors++;
-    else v.latency.push(o.latencyMs); // failed requests' latency is a timeout's, not the model's
-    if (o.ok && o.predictedClass !== undefined) {
-      journal.record(o.requestId, {
-        model: o.model,
-        version: o.version,
-        predictedClass: o.predictedClass,
-        at: o.at,
-      });
-    }
-  }
-
-  function feedback(body: unknown) {
+  async function feedback(body: unknown): Promise<{ status: number; body: unknown }> {
     const parsed = feedbackSchema.safeParse(body);
     if (!parsed.success) {
       throw new AppError(
         'invalid_input',
-        'feedback must be {"request_id": "<id of the prediction>", "label": "<true class>"}',
+        'feedback must be {"request_id": "<id of the prediction>", "label": "<true class>", "row": <batch row, optional>}',
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );
     }
-    const { request_id: requestId } = parsed.data;
+    const { request_id: requestId, row } = parsed.data;
     const label = String(parsed.data.label);
-    const now = deps.now();
-    const found = journal.lookup(requestId, now);
-    if (found.kind === 'unknown') {
-      throw new AppError(
-        'not_found',
-        `no prediction with request_id "${requestId}" is on record here; feedback must reach a gateway that answered it, within ${Math.round(journal.ttlMs / 3600_000)} h and the last ${journal.capacity} predictions`,
-      );
+    const outcome: FeedbackOutcome = await fromStore(logger, 'joining feedback', () =>
+      evidence.feedback({
+        requestId,
+        row,
+        label,
+        // A label outside the version's classes is refused before anything is written.
+        labelsOf: (model, version) => deps.routes()?.models[model]?.versions[version]?.labels ?? [],
+      }),
+    );
+    const which = row === undefined ? `"${requestId}"` : `"${requestId}" row ${row}`;
+    switch (outcome.kind) {
+      case 'bad_label':
+        throw new AppError(
+          'invalid_input',
+          `label "${label}" is not a class of ${outcome.prediction.model}; expected one of ${outcome.labels.join(', ')}`,
+          { labels: outcome.labels },
+        );
+      case 'unknown':
+        throw new AppError(
+          'not_found',
+          `unknown request_id: no prediction ${which} is on record (the store keeps ${evidence.retentionDays} days of answered predictions; failed and shadow requests take no feedback)`,
+          { reason: 'unknown', request_id: requestId },
+        );
+      case 'expired':
+        throw new AppError(
+          'not_found',
+          `expired request_id: the prediction ${which} was made ${new Date(outcome.prediction.predictedAt).toISOString()}, older than RETENTION_DAYS=${evidence.retentionDays}`,
+          { reason: 'expired', request_id: requestId },
+        );
+      case 'conflict':
+        throw new AppError(
+          'conflict',
+          `feedback for ${which} was already given with label "${outcome.existingLabel}"; a prediction takes one label`,
+          { label: outcome.existingLabel },
+        );
     }
-    if (found.kind === 'expired') {
-      throw new AppError(
-        'not_found',
-        `the prediction "${requestId}" is too old for feedback (older than ${Math.round(journal.ttlMs / 60_000)} min)`,
-      );
-    }
-    const entry = found.entry;
-    const labels = deps.routes()?.models[entry.model]?.versions[entry.version]?.labels ?? [];
-    if (labels.length > 0 && !labels.includes(label)) {
-      throw new AppError(
-        'invalid_input',
-        `label "${label}" is not a class of ${entry.model}; expected one of ${labels.join(', ')}`,
-      );
-    }
-    if (entry.feedback !== undefined) {
-      throw new AppError(
-        'conflict',
-        `feedback for "${requestId}" was already given (label "${entry.feedback}")`,
-      );
-    }
-    entry.feedback = label;
-    const correct = label === entry.predictedClass;
-    feedbackTotal.inc({ model: entry.model, version: entry.version, correct: String(correct) });
-    const tally = tallies.current(entry.model, revisionOf(entry.model), now);
-    // A prediction made under an earlier split belongs to that experiment, not this one.
-    if (entry.at >= tally.since) {
-      const v = tallies.version(tally, entry.version);
-      v.labelled++;
-      if (correct) v.correct++;
-    }
-    return {
-      request_id: requestId,
-      model: entry.model,
-      version: entry.version,
-      prediction: entry.predictedClass,
-      label,
-      correct,
+    const p = outcome.prediction;
+    const answer = {
+      request_id: p.requestId,
+      row: p.row,
+      model: p.model,
+      version: p.version,
+      prediction: p.predictedClass,
+      label: outcome.label,
+      correct: outcome.correct,
     };
+    if (outcome.kind === 'repeated') return { status: 200, body: answer };
+    feedbackTotal.inc({ model: p.model, version: p.version, correct: String(outcome.correct) });
+    return { status: 201, body: answer };
   }
 
   async function report(req: Request): Promise<ExperimentReport> {
@@ -164,49 +198,69 @@ export function createExperiments(deps: ExperimentsDeps): Experiments {
         `model "${model}" is not served here; known models: ${Object.keys(routes.models).join(', ') || 'none'}`,
       );
     }
-    const now = deps.now();
-    const tally = tallies.current(model, route.policy.revision, now);
+    const experimentId = experimentIdOf(routes, model);
+    const stored = await fromStore(logger, 'reading the report', () =>
+      evidence.evidence({ model, experimentId }),
+    );
     const weights = route.policy.variants.map((v) => ({ version: v.version, weight: v.weight }));
-    const control = pickControl(route.policy.variants, route.policy.aliases ?? {});
-    let stats: VersionStats[];
-    if (deps.prometheusUrl) {
-      // Prometheus needs a little history for increase(); a minute covers a few scrapes.
-      const windowSeconds = Math.max(60, (now - tally.since) / 1000);
-      stats = await statsFromPrometheus(deps.prometheusUrl, model, windowSeconds);
-    } else {
-      const versions = new Set([...weights.map((w) => w.version), ...tally.versions.keys()]);
-      stats = await Promise.all(
-        [...versions].map(async (version): Promise<VersionStats> => {
-          const t = tally.versions.get(version);
-          return {
-            version,
-            requests: t?.requests ?? 0,
-            errors: t?.errors ?? 0,
-            labelled: t?.labelled ?? 0,
-            correct: t?.correct ?? 0,
-            latency: { kind: 'samples', ms: t?.latency.values() ?? [] },
-            drift: await driftOfInstances(route.versions[version]?.instances ?? []),
-          };
-        }),
-      );
-    }
+    const versions = new Set([...weights.map((w) => w.version), ...stored.versions.map((v) => v.version)]);
+    const stats = await Promise.all(
+      [...versions].map(async (version) => {
+        const drift = await driftOfInstances(route.versions[version]?.instances ?? []);
+        const e = stored.versions.find((v) => v.version === version);
+        return e
+          ? toStats(e, drift)
+          : {
+              version,
+              requests: 0,
+              errors: 0,
+              labelled: 0,
+              correct: 0,
+              latency: { kind: 'samples' as const, ms: [] },
+              drift,
+            };
+      }),
+    );
     return buildReport({
       model,
       revision: route.policy.revision,
-      since: tally.since,
-      source: deps.prometheusUrl ? 'prometheus' : 'gateway',
+      since: stored.since ?? deps.now(),
+      source: 'store',
       weights,
-      control,
+      control: pickControl(route.policy.variants, route.policy.aliases ?? {}),
       stats,
     });
   }
 
   const router = Router();
-  router.post('/feedback', ...jsonBody('16kb'), function postFeedback(req, res) {
-    res.status(201).json(feedback(req.body));
+  router.post('/feedback', ...jsonBody('16kb'), async function postFeedback(req, res) {
+    const result = await feedback(req.body);
+    res.status(result.status).json(result.body);
   });
   router.get('/experiments/:model', async function getExperiment(req, res) {
     res.json(await report(req));
   });
-  return { router, observe };
+  router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
+    const parsed = predictionsQuery.safeParse(req.query);
+    if (!parsed.success)
+      throw invalid(
+        'GET /predictions takes model, version, since, until, limit, cursor',
+        parsed.error.issues,
+      );
+    const q = parsed.data;
+    if (q.since !== undefined && q.until !== undefined && q.since >= q.until)
+      throw new AppError('invalid_input', 'since must be before until');
+    const page = await fromStore(logger, 'listing predictions', () =>
+      evidence.predictions({
+        model: q.model,
+        version: q.version,
+        since: q.since,
+        until: q.until,
+        limit: q.limit,
+        cursor: q.cursor,
+      }),
+    );
+    res.json(page);
+  });
+  return { router };
 }

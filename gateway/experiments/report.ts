@@ -1,5 +1,5 @@
 /** The experiment report: per-version figures, each compared with the control, and a one-line
- * verdict per version. Pure: the inputs come from this gateway's tallies or from Prometheus. */
+ * verdict per version. Pure: the inputs come from the evidence store. */
 import {
   mannWhitneyGrouped,
   mannWhitneyU,
@@ -60,9 +60,9 @@ export interface VersionReport {
 export interface ExperimentReport {
   model: string;
   revision: number;
-  /** When the tallies start (the policy revision change this gateway saw), ISO 8601. */
+  /** When the oldest stored prediction of the model (or experiment) was made, ISO 8601. */
   since: string;
-  source: 'gateway' | 'prometheus';
+  source: 'store';
   control: string | null;
   alpha: number;
   requests: number;

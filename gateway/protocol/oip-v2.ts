@@ -5,7 +5,8 @@ import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { DataPlane } from '../dataplane';
+import type { RouteReason as RecordedReason } from '../../tracking/store/schema';
+import { type DataPlane, recordedReason } from '../dataplane';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { type HeaderSource, selectionOf } from '../selection';
 import { rawJsonBody } from './raw-json';
@@ -141,6 +142,9 @@ export interface CallLocals {
   requestId: string;
   model?: string;
   version?: string;
+  /** How the version was chosen and the assignment unit, for the evidence record of a failure. */
+  reason?: RecordedReason;
+  unit?: string | undefined;
 }
 
 /** POST /v2/models/M[/versions/V]/infer once the body is read and parsed: shared by the Express
@@ -161,6 +165,8 @@ export async function oipInfer(
   const model = plane.resolveModel(modelName);
   const choice = plane.choose(model, selectionOf(req, model, { version: versionName }));
   locals.model = model.name;
+  locals.reason = recordedReason(choice.reason);
+  locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
   checkInferBody(json, width, deps.maxBatchRows);
@@ -175,7 +181,7 @@ export async function oipInfer(
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v2/infer', startedAt }, result);
-    plane.maybeShadow(result, undefined, request);
+    plane.maybeShadow(result, undefined, request, { requestId, route: '/v2/infer' });
   }
 }
 

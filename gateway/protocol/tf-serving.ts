@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
+import { recordedReason } from '../dataplane';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
 import { type HeaderSource, selectionOf } from '../selection';
 import { type CallLocals, type ProtocolDeps, relay } from './oip-v2';
@@ -145,6 +146,8 @@ export async function tfPredict(
   const model = plane.resolveModel(modelName);
   const choice = plane.choose(model, selectionOf(req, model, { version: versionName, label: labelName }));
   locals.model = model.name;
+  locals.reason = recordedReason(choice.reason);
+  locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
   checkRows(rowsOf(json), width, deps.maxBatchRows);
@@ -159,6 +162,6 @@ export async function tfPredict(
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);
-    plane.maybeShadow(result, undefined, request);
+    plane.maybeShadow(result, undefined, request, { requestId, route: '/v1/predict' });
   }
 }

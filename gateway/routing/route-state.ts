@@ -54,7 +54,7 @@ export function buildRouteState(routes: Routes, breakers: Breakers): RouteState 
       versions.set(version, {
         version,
         weightPercent: weights.get(version) ?? 0,
-        inputWidth: route.inputWidth,
+        inputWidth: route.input_width,
         features: route.features,
         labels: route.labels,
         ...compiledSpec(route.feature_spec),

@@ -4,7 +4,7 @@ import { type Response, Router } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
-import type { DataPlane } from '../dataplane';
+import { type DataPlane, recordedReason } from '../dataplane';
 import { isPositional, type RowInput } from '../features/rows';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
 import type { CallLocals } from '../protocol/oip-v2';
@@ -87,6 +87,8 @@ export function predictCore(deps: PredictDeps) {
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
+    locals.reason = recordedReason(choice.reason);
+    locals.unit = choice.unit;
     const encoded = plane.encodeRows(model, choice.version, inputs);
     const rows = Array.isArray(encoded) ? encoded : await encoded;
     plane.checkRows(model, choice.version, rows);
@@ -129,6 +131,7 @@ export function predictCore(deps: PredictDeps) {
       result,
       predictions.map((p) => p.prediction),
       request,
+      { requestId, route },
       named,
     );
   }

@@ -96,7 +96,7 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
       action,
       model,
       ...(version === undefined ? {} : { version }),
-      ...(actor.requestId === undefined ? {} : { requestId: actor.requestId }),
+      ...(actor.requestId === undefined ? {} : { request_id: actor.requestId }),
       before,
       after,
     });

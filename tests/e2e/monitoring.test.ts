@@ -120,6 +120,7 @@ describe('the stack under Prometheus', () => {
           env: {
             ...common,
             REGISTRY_URL: registry.url,
+            ADMIN_TOKEN,
             HEARTBEAT_INTERVAL_MS: '500',
             DRIFT_WINDOW_ROWS: '300',
             DRIFT_WINDOW_SECONDS: '600',
@@ -136,8 +137,7 @@ describe('the stack under Prometheus', () => {
     gateway = await startService(['gateway'], {
       env: {
         REGISTRY_URL: registry.url,
-        PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
-        LOG_DIR: logDir,
+        DATABASE_URL: `sqlite:${path.join(logDir, 'modelgate.db')}`,
         ROUTES_WAIT_S: '1',
       },
     });
@@ -339,7 +339,7 @@ describe('the stack under Prometheus', () => {
     expect(empty).toEqual([]);
   });
 
-  it('finds the planted accuracy difference in the experiment report, from Prometheus', async () => {
+  it('finds the planted accuracy difference in the experiment report, from the evidence store', async () => {
     const res = await fetch(`${gateway.url}/experiments/digits`);
     expect(res.status).toBe(200);
     const report = (await res.json()) as {
@@ -352,7 +352,7 @@ describe('the stack under Prometheus', () => {
         verdict: string;
       }[];
     };
-    expect(report.source).toBe('prometheus');
+    expect(report.source).toBe('store');
     expect(report.control).toBe('1');
     const v9 = report.versions.find((v) => v.version === '9')!;
     expect(v9.accuracy.labelled).toBeGreaterThan(200);

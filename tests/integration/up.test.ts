@@ -1,7 +1,8 @@
 /** `modelgate up` end to end: the whole stack from a temp copy of the shipped store, a prediction
  * through the gateway (HTTP and `modelgate predict`), a crashed child restarted, SIGTERM stops all. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { storeVersions } from '../../cli/commands/up';
@@ -49,12 +50,14 @@ const alive = (pid: number) => {
   }
 };
 
+const dataDir = mkdtempSync(path.join(tmpdir(), 'modelgate-up-data-'));
+
 beforeAll(async () => {
   store = await createTestStore();
   const env: Record<string, string | undefined> = {
     ...process.env,
     LOG_FORMAT: 'json',
-    LOG_DIR: path.join(store.dir, 'logs'),
+    DATABASE_URL: `sqlite:${path.join(dataDir, 'modelgate.db')}`,
   };
   delete env.ADMIN_TOKEN;
   up = spawn(
@@ -92,6 +95,7 @@ afterAll(async () => {
     up.kill('SIGKILL');
   }
   await store?.cleanup();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('modelgate up', () => {

@@ -81,6 +81,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       });
       // An idle client whose server went away emits here; unhandled it would crash the process.
       pool.on('error', (err) => options.onPoolError?.(err));
+      // A checked-out client (inside a transaction, between two statements) emits 'error' on
+      // itself, not on the pool, when the server terminates the connection: without a listener
+      // that is an uncaught exception and the gateway dies with the database.
+      pool.on('connect', (client) => client.on('error', (err) => options.onPoolError?.(err)));
       const db = new Kysely<EvidenceSchema>({ dialect: new PostgresDialect({ pool }) });
       store = { db, dialect: 'postgres', url: redact(url), close: () => db.destroy() };
     }

@@ -42,6 +42,22 @@ export interface FeedbackTable {
   created_at: number;
 }
 
+/** Served predictions counted per hour and group (written with the rows, in one transaction). */
+export interface PredictionCountsTable {
+  model: string;
+  /** '' when the prediction belonged to no experiment. */
+  experiment_id: string;
+  version: string;
+  reason: RouteReason;
+  ok: number;
+  latency_bucket: number;
+  /** Epoch ms of the hour's start. */
+  hour: number;
+  /** Row-0 records: one per request. */
+  requests: number;
+  rows: number;
+}
+
 /** The online feature store's embedded backend (tracking/features/sql-store.ts). */
 export interface FeaturesTable {
   model: string;
@@ -55,8 +71,11 @@ export interface FeaturesTable {
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
+  prediction_counts: PredictionCountsTable;
   features: FeaturesTable;
 }
+
+export const HOUR_MS = 3_600_000;
 
 /** Upper bounds (ms) of the latency buckets; the last is Infinity. Fine enough that interpolated
  * p50/p95 stay within a few percent of the exact quantile for service latencies. */

@@ -231,7 +231,7 @@ describe('push', () => {
     await writeVersionFolder(dir, 'wine', 'x');
     const r = await runCli(['push', dir, '--model', 'wine', '--version', 'v1.0', '--json'], env);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ model: 'wine', version: 'v1.0', createdModel: true });
+    expect(JSON.parse(r.stdout)).toMatchObject({ model: 'wine', version: 'v1.0', created_model: true });
     const json = JSON.parse((await runCli(['traffic', 'show', 'wine', '--json'], env)).stdout);
     expect(json.variants).toEqual([{ version: 'v1.0', weight: 100 }]);
   });

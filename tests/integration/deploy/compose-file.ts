@@ -130,13 +130,18 @@ export function startOrder(services: ComposeService[]): ComposeService[] {
   return ordered;
 }
 
-const URL_HOST_PORT = /\b(https?):\/\/([A-Za-z0-9.-]+)(?::(\d+))?/g;
+const URL_HOST_PORT = /\b(https?|postgres(?:ql)?):\/\/([^@/\s]*@)?([A-Za-z0-9.-]+)(?::(\d+))?/g;
+const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, postgres: 5432, postgresql: 5432 };
 
-/** Rewrites every http(s)://host[:port] in `text` through `map(host, port)`; `map` returns the new
- * host:port or throws when the pair names a service that does not listen there. */
+/** Rewrites every http(s)://host[:port] and postgres://[user@]host[:port] in `text` through
+ * `map(host, port)`; `map` returns the new host:port or throws when the pair names a service that
+ * does not listen there. Credentials are kept. */
 export function rewriteUrls(text: string, map: (host: string, port: number) => string | undefined): string {
-  return text.replace(URL_HOST_PORT, (match, scheme: string, host: string, port?: string) => {
-    const target = map(host, port ? Number(port) : scheme === 'https' ? 443 : 80);
-    return target === undefined ? match : `${scheme}://${target}`;
-  });
+  return text.replace(
+    URL_HOST_PORT,
+    (match, scheme: string, user: string | undefined, host: string, port?: string) => {
+      const target = map(host, port ? Number(port) : DEFAULT_PORT[scheme]!);
+      return target === undefined ? match : `${scheme}://${user ?? ''}${target}`;
+    },
+  );
 }

@@ -9,8 +9,10 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { parse } from 'yaml';
 import { inputWidth, metadataSchema } from '../../../common/wire';
+import { type PostgresCluster, startPostgres } from '../../helpers/postgres';
 import { ROOT, type Service, startService } from '../../helpers/processes';
 import {
   type ComposeService,
@@ -30,7 +32,7 @@ const image = envExample.MODELGATE_IMAGE ?? 'modelgate:local';
 const ours = Object.values(compose.services).filter((s) => s.build !== undefined || s.image === image);
 const DEFAULT_PORTS: Record<string, number> = { gateway: 8000, registry: 8100, 'model-server': 8501 };
 /** Container ports of the third-party services, as their images listen. */
-const THIRD_PARTY_PORTS: Record<string, number> = { prometheus: 9090, grafana: 3000 };
+const THIRD_PARTY_PORTS: Record<string, number> = { prometheus: 9090, grafana: 3000, postgres: 5432 };
 
 function listenPort(service: ComposeService): number {
   const env = environmentOf(service);
@@ -106,12 +108,24 @@ describe('docker-compose.yml', () => {
       .filter((d) => d.condition === 'service_healthy')
       .map((d) => d.name)
       .sort();
-    expect(waitsFor).toEqual(
-      ours
-        .filter((s) => s !== gateway)
-        .map((s) => s.name)
-        .sort(),
-    );
+    expect(waitsFor).toEqual([...ours.filter((s) => s !== gateway).map((s) => s.name), 'postgres'].sort());
+  });
+
+  it('gives the gateway and the registry one DATABASE_URL: the postgres service, with its role and database', () => {
+    const pgEnv = environmentOf(compose.services.postgres!);
+    const expected = `postgres://${pgEnv.POSTGRES_USER}:${pgEnv.POSTGRES_PASSWORD}@postgres:5432/${pgEnv.POSTGRES_DB}`;
+    for (const s of ours.filter((x) => ['gateway', 'registry'].includes(commandOf(x)[0]!))) {
+      expect({ service: s.name, url: environmentOf(s).DATABASE_URL }).toEqual({
+        service: s.name,
+        url: expected,
+      });
+      expect(dependenciesOf(s)).toContainEqual({ name: 'postgres', condition: 'service_healthy' });
+    }
+    expect(compose.services.postgres!.image).toMatch(/^postgres:\d+/);
+    expect(namedVolumesOf(compose.services.postgres!).map((v) => v.target)).toEqual([
+      '/var/lib/postgresql/data',
+    ]);
+    expect(compose.services.postgres!.healthcheck?.test).toEqual(expect.arrayContaining(['pg_isready']));
   });
 
   it('shares one store volume: read-write for the registry, read-only for model-servers', () => {
@@ -185,6 +199,7 @@ describe('the compose services run as local processes', () => {
   let tempRoot = '';
   let gatewayUrl = '';
   let starting: Promise<unknown> = Promise.resolve();
+  let pg: PostgresCluster | undefined;
 
   /** Maps one service's view of the network onto loopback: compose host names and its own
    * 127.0.0.1/localhost, each at the port that service listens on in its container. */
@@ -220,6 +235,15 @@ describe('the compose services run as local processes', () => {
     // Third-party services do not run here; a port nobody listens on stands in for them.
     for (const [name, port] of Object.entries(THIRD_PARTY_PORTS))
       hostPorts.set(`${name}:${port}`, await freePort());
+    // The evidence store is real: a throwaway cluster with the compose service's role and database.
+    pg = await startPostgres();
+    hostPorts.set('postgres:5432', pg.port);
+    const pgEnv = environmentOf(compose.services.postgres!);
+    const admin = new Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query(`CREATE ROLE "${pgEnv.POSTGRES_USER}" LOGIN`);
+    await admin.query(`CREATE DATABASE "${pgEnv.POSTGRES_DB}" OWNER "${pgEnv.POSTGRES_USER}"`);
+    await admin.end();
 
     const volumeDirs = new Map<string, string>();
     for (const volume of Object.keys(compose.volumes ?? {})) {
@@ -273,6 +297,7 @@ describe('the compose services run as local processes', () => {
     await starting;
     await Promise.all([...running.values()].map((s) => s.stop()));
     if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
+    await pg?.destroy();
   }, 60_000);
 
   async function readyGateway(): Promise<void> {

@@ -91,9 +91,14 @@ describe('the image HEALTHCHECK command', () => {
     // A copy: the registry may write policies into its store, and the repository's models stay as they are.
     const store = path.join(temp, 'store');
     cpSync(path.join(ROOT, 'models', 'penguins'), path.join(store, 'penguins'), { recursive: true });
-    const registry = await startService(['registry'], { env: { MODEL_STORE: store } });
+    const registry = await startService(['registry'], { env: { MODEL_STORE: store, ADMIN_TOKEN: 'hc' } });
     services.push(registry);
-    const env = { MODEL_STORE: store, REGISTRY_URL: registry.url, LOG_DIR: temp };
+    const env = {
+      MODEL_STORE: store,
+      REGISTRY_URL: registry.url,
+      ADMIN_TOKEN: 'hc',
+      DATABASE_URL: `sqlite:${path.join(temp, 'modelgate.db')}`,
+    };
     services.push(await startService(['gateway'], { env }));
     const modelServer = await startService(['model-server', '--model', 'penguins', '--version', '1'], {
       env,

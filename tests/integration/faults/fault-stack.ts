@@ -74,6 +74,7 @@ export async function startFaultStack(
         env: {
           MODEL_STORE: store,
           REGISTRY_URL: stack.registry.url,
+          ADMIN_TOKEN: token,
           ...FAST.modelServer,
           ...options.modelServerEnv?.[version],
           ...env,
@@ -117,7 +118,8 @@ export async function startFaultStack(
         await startService(['gateway'], {
           env: {
             REGISTRY_URL: stack.registry.url,
-            LOG_DIR: path.join(dir, `gateway-logs-${i}`),
+            // gateways of one stack share a store, as replicas behind one database do
+            DATABASE_URL: `sqlite:${path.join(dir, 'modelgate.db')}`,
             ...FAST.gateway,
             ...options.gatewayEnv,
           },

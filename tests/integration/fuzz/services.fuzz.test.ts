@@ -205,7 +205,12 @@ describe('every service survives arbitrary requests with 4xx JSON errors and bou
       ),
     ).toEqual([]);
     const dirEntries = readdirSync(stack.dir).sort();
-    expect(dirEntries.every((e) => e === 'store' || e.startsWith('gateway-logs-'))).toBe(true);
+    // The stack's own evidence store (SQLite with its WAL files) lives beside the model store.
+    expect(
+      dirEntries.filter(
+        (e) => e !== 'store' && !e.startsWith('gateway-logs-') && !/^modelgate\.db(-wal|-shm)?$/.test(e),
+      ),
+    ).toEqual([]);
     const added = listTree(stack.store).filter((p) => !storeBefore.includes(p));
     const unexpected = added.filter(
       (p) => !/^penguins\/(policy\.json|audit\.jsonl|[^/]*\.lock\/?|[^/]*\.tmp[^/]*)$/.test(p),

@@ -1,10 +1,9 @@
 /** The gateway between a real registry and real model-servers: split, sticky, pin, label, shadow,
  * failover after kill -9, registry outage, and every bad input answered with a 4xx JSON error. */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Service } from '../../helpers/processes';
 import { createTestStore, type TestStore } from '../../helpers/test-store';
 import {
+  ADMIN_TOKEN,
   type Answer,
   call,
   load,
@@ -223,27 +222,32 @@ describe('bad input', () => {
   });
 });
 
-describe('prediction log', () => {
-  it('writes every prediction as a JSON line under LOG_DIR, off the hot path', async () => {
+describe('prediction records', () => {
+  it('stores every prediction in the evidence store, off the hot path, readable at GET /predictions', async () => {
     const res = await predict({ 'x-request-id': 'log-me-1' });
     expect(res.status).toBe(200);
-    const file = path.join(gateway.logDir, 'predictions.jsonl');
-    const deadline = Date.now() + 5000;
-    let line: string | undefined;
-    while (!line && Date.now() < deadline) {
-      line = readFileSync(file, 'utf8')
-        .split('\n')
-        .find((l) => l.includes('"log-me-1"'));
-      if (!line) await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 10_000;
+    let found: Record<string, unknown> | undefined;
+    while (!found && Date.now() < deadline) {
+      const page = await call(`${gateway.url}/predictions?model=${MODEL}&limit=1000`, 'GET', undefined, {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      });
+      expect(page.status).toBe(200);
+      found = (page.body as { predictions: Record<string, unknown>[] }).predictions.find(
+        (p) => p.request_id === 'log-me-1',
+      );
+      if (!found) await new Promise((r) => setTimeout(r, 50));
     }
-    expect(JSON.parse(line!)).toMatchObject({
+    expect(found).toMatchObject({
       request_id: 'log-me-1',
+      row: 0,
       model: MODEL,
       version: res.body.version,
-      prediction: res.body.prediction,
+      predicted_class: res.body.prediction,
       confidence: res.body.confidence,
+      ok: true,
+      status: 200,
     });
-    expect(readdirSync(gateway.logDir)).toContain('predictions.jsonl');
   });
 });
 

@@ -51,7 +51,7 @@ export function startModelServer(
   version: string,
 ): Promise<Service> {
   return startService(['model-server', '--model', model, '--version', version], {
-    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, HEARTBEAT_INTERVAL_MS: '500' },
+    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500' },
   });
 }
 
@@ -59,11 +59,14 @@ export async function startGateway(
   registryUrl: string,
   env: Record<string, string> = {},
 ): Promise<Service & { logDir: string }> {
-  const logDir = mkdtempSync(path.join(tmpdir(), 'gw-it-logs-'));
+  const logDir = mkdtempSync(path.join(tmpdir(), 'gw-it-data-'));
   const service = await startService(['gateway'], {
     env: {
       REGISTRY_URL: registryUrl,
-      LOG_DIR: logDir,
+      ADMIN_TOKEN,
+      // A store of its own per gateway unless the test shares one on purpose.
+      DATABASE_URL: `sqlite:${path.join(logDir, 'modelgate.db')}`,
+      TRACKING_FLUSH_MS: '50',
       ROUTES_WAIT_S: '5',
       BREAKER_VOLUME_THRESHOLD: '3',
       BREAKER_RESET_TIMEOUT_MS: '1000',

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { policyInputSchema, routesSchema } from '../../../common/wire';
 import { runCli, type Service, startService } from '../../helpers/processes';
+import { type InstanceStandIn, startInstanceStandIn } from '../../helpers/instance-stand-in';
 import { listTree, tinyMetadata, tinyModelFiles, writeStore } from '../../helpers/registry-fixtures';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field with expect()
@@ -146,7 +147,7 @@ describe('reads', () => {
   it('shows one model with metadata summaries, aliases and instances', async () => {
     const res = await call('GET', '/models/iris');
     expect(res.status).toBe(200);
-    expect(res.body.versions.map((v: Body) => [v.version, v.weight, v.aliases, v.inputWidth])).toEqual([
+    expect(res.body.versions.map((v: Body) => [v.version, v.weight, v.aliases, v.input_width])).toEqual([
       ['1', 90, ['stable'], 4],
       ['2', 10, [], 4],
       ['3', 0, [], 4],
@@ -481,7 +482,7 @@ describe('uploads', () => {
   it('creates a new model with all traffic on its first version', async () => {
     const res = await upload('wine', await goodUpload('wine'), { version: 'v1' });
     expect(res.status).toBe(201);
-    expect(res.body.createdModel).toBe(true);
+    expect(res.body.created_model).toBe(true);
     const { policy } = await getPolicy('wine');
     expect(policy.variants).toEqual([{ version: 'v1', weight: 100 }]);
   });
@@ -668,14 +669,19 @@ describe('deleting versions', () => {
 });
 
 describe('instances and the routing table', () => {
-  const beat = (body: unknown) => call('POST', '/instances', { body });
+  const beat = (body: unknown) => call('POST', '/instances', { body, headers: auth });
+  let standIn: InstanceStandIn;
+  beforeAll(async () => {
+    standIn = await startInstanceStandIn('iris');
+  });
+  afterAll(() => standIn.close());
 
   it('validates heartbeats and refuses unknown models and versions', async () => {
     expect((await beat({ model: 'iris', version: '1' })).status).toBe(400);
     expect((await beat({ model: 'iris', version: '1', url: 'not a url' })).status).toBe(400);
     expect((await beat({ model: 'iris', version: '1', url: 'file:///etc/passwd' })).status).toBe(400);
     expect((await beat({ model: 'iris', version: '1', url: 'http://x', extra: true })).status).toBe(400);
-    expect((await call('POST', '/instances', { body: '{"model":', headers: {} })).status).toBe(400);
+    expect((await call('POST', '/instances', { body: '{"model":', headers: auth })).status).toBe(400);
     expect((await beat({ model: 'nope', version: '1', url: 'http://127.0.0.1:1' })).status).toBe(404);
     expect((await beat({ model: 'iris', version: '77', url: 'http://127.0.0.1:1' })).status).toBe(404);
   });
@@ -684,7 +690,7 @@ describe('instances and the routing table', () => {
     const join = await beat({
       model: 'iris',
       version: '2',
-      url: 'http://127.0.0.1:9502',
+      url: standIn.url,
       ready: true,
       backend: 'wasm',
     });
@@ -692,9 +698,10 @@ describe('instances and the routing table', () => {
     expect(join.body).toEqual({ ttl_ms: 1500 });
     const routes = await call('GET', '/routes');
     expect(routesSchema.safeParse(routes.body).success).toBe(true);
-    expect(routes.body.models.iris.versions['2'].instances).toEqual(['http://127.0.0.1:9502']);
-    expect(routes.body.models.iris.versions['2']).toMatchObject({ inputWidth: 4, labels: ['a', 'b', 'c'] });
-    await beat({ model: 'iris', version: '2', url: 'http://127.0.0.1:9502', ready: false });
+    expect(routes.body.models.iris.versions['2'].instances).toEqual([standIn.url]);
+    expect(standIn.asked).toContain('/v2/models/iris/versions/2/ready');
+    expect(routes.body.models.iris.versions['2']).toMatchObject({ input_width: 4, labels: ['a', 'b', 'c'] });
+    await beat({ model: 'iris', version: '2', url: standIn.url, ready: false });
     expect((await call('GET', '/routes')).body.models.iris.versions['2'].instances).toEqual([]);
   });
 
@@ -726,9 +733,9 @@ describe('instances and the routing table', () => {
   });
 
   it('expires an instance that stops heartbeating and wakes long-polls when it goes', async () => {
-    await beat({ model: 'iris', version: '1', url: 'http://127.0.0.1:9501' });
+    expect((await beat({ model: 'iris', version: '1', url: standIn.url })).status).toBe(200);
     const live = await call('GET', '/routes');
-    expect(live.body.models.iris.versions['1'].instances).toEqual(['http://127.0.0.1:9501']);
+    expect(live.body.models.iris.versions['1'].instances).toEqual([standIn.url]);
     const r = await call('GET', '/routes?wait=20', {
       headers: { 'If-None-Match': live.headers.get('etag')! },
     });

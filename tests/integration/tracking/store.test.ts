@@ -89,7 +89,10 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
       .selectFrom('kysely_migration' as never)
       .select('name' as never)
       .execute();
-    expect(migrations.map((m) => (m as { name: string }).name)).toEqual(['0001-evidence']);
+    expect(migrations.map((m) => (m as { name: string }).name)).toEqual([
+      '0001-evidence',
+      '0002-prediction-counts',
+    ]);
     await again.close();
   });
 
@@ -148,6 +151,34 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     });
   });
 
+  it('keeps the report counts equal to a count of the stored rows, per experiment too', async () => {
+    for (let i = 0; i < 50; i++) {
+      store.record(
+        record({
+          requestId: `c${i}`,
+          version: String(1 + (i % 2)),
+          experimentId: i < 30 ? 'exp-1' : null,
+          at: clock + i * 600_000, // spans several hours
+          ok: i % 10 !== 0,
+          predictedClass: i % 10 !== 0 ? 'cat' : null,
+        }),
+      );
+    }
+    await store.flush();
+    const rows = await database.db
+      .selectFrom('predictions')
+      .select(['version', 'ok', 'experiment_id'])
+      .execute();
+    const { versions } = await store.evidence({ model: 'pets' });
+    for (const v of versions) {
+      const mine = rows.filter((r) => r.version === v.version);
+      expect(v.requests).toBe(mine.length);
+      expect(v.errors).toBe(mine.filter((r) => r.ok === 0).length);
+    }
+    const scoped = await store.evidence({ model: 'pets', experimentId: 'exp-1' });
+    expect(scoped.versions.reduce((s, v) => s + v.requests, 0)).toBe(30);
+  });
+
   it('counts per version requests, rows, errors, labels and latency buckets, shadows left out', async () => {
     store.record(record({ requestId: 'x1', version: '1', latencyMs: 10 }));
     for (let row = 0; row < 4; row++)
@@ -195,6 +226,8 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     while ((await pruneOnce(database.db, { before: clock - 30 * DAY, batchRows: 10 })).predictions > 0);
     const left = await database.db.selectFrom('predictions').select('request_id').execute();
     expect(left.map((r) => r.request_id)).toEqual(['fresh']);
+    const { versions } = await store.evidence({ model: 'pets' });
+    expect(versions.map((v) => v.requests)).toEqual([1]); // the old hours' counts went with their rows
     expect(await database.db.selectFrom('feedback').select('request_id').execute()).toHaveLength(1);
   });
 });
@@ -228,7 +261,7 @@ describe('opening a database', () => {
       .selectFrom('kysely_migration' as never)
       .select('name' as never)
       .execute();
-    expect(names).toHaveLength(1);
+    expect(names).toHaveLength(2);
     await db.close();
   });
 });

@@ -83,7 +83,11 @@ function containerEnv(c: IContainer): Record<string, string> {
     const ref = e.valueFrom;
     if (ref?.configMapKeyRef)
       env[e.name] = configMaps.get(ref.configMapKeyRef.name!)![ref.configMapKeyRef.key]!;
-    else if (ref?.secretKeyRef) env[e.name] = `secret-${ref.secretKeyRef.key}`;
+    else if (ref?.secretKeyRef)
+      env[e.name] =
+        ref.secretKeyRef.key === 'database-url'
+          ? 'postgres://modelgate:secret@db.example.internal:5432/modelgate'
+          : `secret-${ref.secretKeyRef.key}`;
     else if (ref?.fieldRef) env[e.name] = '10.0.0.7';
     else env[e.name] = (e.value ?? '').replace(/\$\(([A-Z_]+)\)/g, (_m, name: string) => env[name] ?? '');
   }
@@ -256,6 +260,17 @@ describe('deploy/k8s manifests', () => {
         expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
       }
     }
+  });
+
+  it('points gateway and registry at DATABASE_URL from the Secret, with 2+ gateway replicas sharing it', () => {
+    for (const name of ['gateway', 'registry']) {
+      const d = workloads.find((x) => x.metadata.name === name)!;
+      const ref = containersOf(d)[0]!.env!.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+      expect({ name, ref }).toEqual({ name, ref: { name: 'modelgate-secrets', key: 'database-url' } });
+    }
+    const gateway = byKind('Deployment').find((x) => x.metadata.name === 'gateway')!;
+    expect(gateway.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(loadGatewayConfig(containerEnv(containersOf(gateway)[0]!)).DATABASE_URL).toMatch(/^postgres:\/\//);
   });
 
   it('scales the gateway and each model version with an HPA aimed at an existing Deployment', () => {

@@ -1,12 +1,17 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+/** POST /feedback, GET /experiments/:model and GET /predictions over an in-memory SQLite evidence
+ * store (the real query layer; the engines themselves are covered in tests/integration/tracking). */
 import express from 'express';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { errorMiddleware, notFoundHandler } from '../../../common/errors';
 import { createSilentLogger } from '../../../common/logger';
 import type { Routes } from '../../../common/wire';
-import { createExperiments, type PredictionOutcome } from '../../../gateway/experiments';
+import { createExperiments } from '../../../gateway/experiments';
+import { createEvidenceStore, type EvidenceStore } from '../../../tracking/evidence-store';
+import type { PredictionRecord } from '../../../tracking/record';
+import { openDatabase } from '../../../tracking/store/database';
+
+const ADMIN = 'admin-secret';
 
 function routesWith(
   revision: number,
@@ -14,7 +19,10 @@ function routesWith(
   aliases: Record<string, string> = {},
 ): Routes {
   const versions = Object.fromEntries(
-    weights.map(([v]) => [v, { instances: [], inputWidth: 2, features: ['a', 'b'], labels: ['cat', 'dog'] }]),
+    weights.map(([v]) => [
+      v,
+      { instances: [], input_width: 2, features: ['a', 'b'], labels: ['cat', 'dog'] },
+    ]),
   );
   return {
     revision,
@@ -34,31 +42,51 @@ function routesWith(
   };
 }
 
-function setup(opts: { prometheusUrl?: string; feedbackTtlMs?: number; journalSize?: number } = {}) {
+const stores: EvidenceStore[] = [];
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+async function setup() {
   let clock = 1_700_000_000_000;
   let routes: Routes | undefined = routesWith(3, [
     ['1', 50],
     ['2', 50],
   ]);
   const registry = new Registry();
+  const evidence = createEvidenceStore({
+    database: await openDatabase('sqlite::memory:'),
+    now: () => clock,
+    flushMs: 10,
+    bufferRows: 100_000,
+    retentionDays: 30,
+    retention: false,
+  });
+  stores.push(evidence);
   const experiments = createExperiments({
+    evidence,
     registry,
     logger: createSilentLogger(),
     now: () => clock,
     routes: () => routes,
-    ...opts,
+    adminToken: ADMIN,
   });
   const app = express();
+  app.set('query parser', 'simple');
   app.use(experiments.router);
   app.use(notFoundHandler());
   app.use(errorMiddleware(createSilentLogger()));
   let id = 0;
-  const predict = (version: string, predictedClass: string, extra: Partial<PredictionOutcome> = {}) => {
-    const outcome: PredictionOutcome = {
+  const predict = (version: string, predictedClass: string, extra: Partial<PredictionRecord> = {}) => {
+    const record: PredictionRecord = {
       requestId: `r${++id}`,
+      row: 0,
       model: 'pets',
       version,
+      experimentId: null,
+      unit: null,
       route: '/predict',
+      reason: 'split',
       status: 200,
       ok: true,
       latencyMs: version === '2' ? 20 + (id % 7) : 10 + (id % 7),
@@ -67,11 +95,12 @@ function setup(opts: { prometheusUrl?: string; feedbackTtlMs?: number; journalSi
       at: clock,
       ...extra,
     };
-    experiments.observe(outcome);
-    return outcome.requestId;
+    evidence.record(record);
+    return record.requestId;
   };
   return {
     app,
+    evidence,
     registry,
     predict,
     advance: (ms: number) => (clock += ms),
@@ -80,13 +109,14 @@ function setup(opts: { prometheusUrl?: string; feedbackTtlMs?: number; journalSi
 }
 
 describe('POST /feedback', () => {
-  it('joins a label to the logged prediction and counts it by correctness', async () => {
-    const { app, registry, predict } = setup();
+  it('joins a label to the stored prediction (even one still buffered) and counts it by correctness', async () => {
+    const { app, registry, predict } = await setup();
     const rid = predict('2', 'dog');
     const res = await request(app).post('/feedback').send({ request_id: rid, label: 'dog' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       request_id: rid,
+      row: 0,
       model: 'pets',
       version: '2',
       prediction: 'dog',
@@ -97,48 +127,44 @@ describe('POST /feedback', () => {
     expect(text).toContain('modelgate_feedback_total{model="pets",version="2",correct="true"} 1');
   });
 
-  it('answers 404 for an id it never saw', async () => {
-    const { app } = setup();
+  it('answers 404 "unknown" for an id it never saw and "expired" past the retention', async () => {
+    const { app, predict, advance } = await setup();
     const res = await request(app).post('/feedback').send({ request_id: 'nope', label: 'dog' });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
-    expect(res.body.error.message).toMatch(/no prediction with request_id "nope"/);
-  });
-
-  it('answers 404 once the prediction is older than the feedback TTL', async () => {
-    const { app, predict, advance } = setup({ feedbackTtlMs: 60_000 });
+    expect(res.body.error.message).toMatch(/unknown request_id: no prediction "nope"/);
     const rid = predict('1', 'cat');
-    advance(60_001);
-    const res = await request(app).post('/feedback').send({ request_id: rid, label: 'cat' });
-    expect(res.status).toBe(404);
-    expect(res.body.error.message).toMatch(/too old/);
+    advance(31 * 86_400_000);
+    const old = await request(app).post('/feedback').send({ request_id: rid, label: 'cat' });
+    expect(old.status).toBe(404);
+    expect(old.body.error.message).toMatch(/expired request_id/);
+    expect(old.body.error.details.reason).toBe('expired');
   });
 
-  it('forgets the oldest predictions beyond the journal size', async () => {
-    const { app, predict } = setup({ journalSize: 2 });
-    const first = predict('1', 'cat');
-    predict('1', 'cat');
-    const last = predict('1', 'cat');
-    expect((await request(app).post('/feedback').send({ request_id: first, label: 'cat' })).status).toBe(404);
-    expect((await request(app).post('/feedback').send({ request_id: last, label: 'cat' })).status).toBe(201);
-  });
-
-  it('answers 409 to a second label for the same prediction', async () => {
-    const { app, predict } = setup();
+  it('answers 409 to a different second label and 200 to the same one again', async () => {
+    const { app, predict } = await setup();
     const rid = predict('1', 'cat');
     await request(app).post('/feedback').send({ request_id: rid, label: 'cat' }).expect(201);
+    const again = await request(app).post('/feedback').send({ request_id: rid, label: 'cat' });
+    expect(again.status).toBe(200);
+    expect(again.body.correct).toBe(true);
     const res = await request(app).post('/feedback').send({ request_id: rid, label: 'dog' });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('conflict');
+    expect(res.body.error.message).toMatch(/already given with label "cat"/);
   });
 
   it.each([
     ['a missing label', { request_id: 'r1' }],
     ['an extra field', { request_id: 'r1', label: 'cat', note: 'x' }],
     ['a non-string id', { request_id: 7, label: 'cat' }],
+    ['a label of the wrong type', { request_id: 'r1', label: { cls: 'cat' } }],
+    ['a boolean label', { request_id: 'r1', label: true }],
+    ['a huge request_id', { request_id: 'x'.repeat(100_00), label: 'cat' }],
+    ['a negative row', { request_id: 'r1', row: -1, label: 'cat' }],
     ['an array', [1, 2]],
-  ])('rejects %s with a 400 naming the expected shape', async (_what, body) => {
-    const { app, predict } = setup();
+  ])('rejects %s with a 400 naming the expected shape, and writes nothing', async (_what, body) => {
+    const { app, predict, evidence } = await setup();
     predict('1', 'cat');
     const res = await request(app)
       .post('/feedback')
@@ -146,18 +172,22 @@ describe('POST /feedback', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_input');
     expect(res.body.error.message).toMatch(/request_id/);
+    await evidence.flush();
+    const page = await evidence.predictions({ limit: 10 });
+    expect(page.predictions.map((p) => p.label)).toEqual([null]);
   });
 
-  it('rejects a label that is not a class of the model', async () => {
-    const { app, predict } = setup();
+  it('rejects a label that is not a class of the model, unwritten', async () => {
+    const { app, predict } = await setup();
     const rid = predict('1', 'cat');
     const res = await request(app).post('/feedback').send({ request_id: rid, label: 'horse' });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/expected one of cat, dog/);
+    await request(app).post('/feedback').send({ request_id: rid, label: 'dog' }).expect(201);
   });
 
   it('rejects malformed JSON and a wrong content type with actionable 4xx', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const bad = await request(app)
       .post('/feedback')
       .set('Content-Type', 'application/json')
@@ -169,9 +199,9 @@ describe('POST /feedback', () => {
   });
 });
 
-describe('GET /experiments/:model from the gateway tallies', () => {
+describe('GET /experiments/:model from the evidence store', () => {
   it('finds a planted accuracy difference and reports share, errors and latency', async () => {
-    const { app, predict } = setup();
+    const { app, predict, evidence } = await setup();
     // v1 right 70% of the time, v2 right 90%; v2 also slower by 10 ms.
     for (let i = 0; i < 400; i++) {
       const version = i % 2 === 0 ? '1' : '2';
@@ -182,11 +212,12 @@ describe('GET /experiments/:model from the gateway tallies', () => {
         .send({ request_id: rid, label: right ? 'cat' : 'dog' })
         .expect(201);
     }
-    predict('2', 'cat', { ok: false, status: 502 });
+    predict('2', 'cat', { ok: false, status: 502, predictedClass: null });
+    await evidence.flush();
     const res = await request(app).get('/experiments/pets');
     expect(res.status).toBe(200);
     const r = res.body;
-    expect(r.source).toBe('gateway');
+    expect(r.source).toBe('store');
     expect(r.control).toBe('1');
     expect(r.revision).toBe(3);
     const [v1, v2] = r.versions;
@@ -194,8 +225,6 @@ describe('GET /experiments/:model from the gateway tallies', () => {
     expect(v1.accuracy.rate).toBeCloseTo(0.7, 5);
     expect(v2).toMatchObject({ version: '2', requests: 201, errors: 1 });
     expect(v2.accuracy.rate).toBeCloseTo(0.9, 5);
-    expect(v2.accuracy.ci95[0]).toBeLessThan(0.9);
-    expect(v2.accuracy.ci95[1]).toBeGreaterThan(0.9);
     expect(v2.share).toBeCloseTo(201 / 401, 5);
     expect(v2.vsControl.accuracy.differencePoints).toBeCloseTo(20, 5);
     expect(v2.vsControl.accuracy.significant).toBe(true);
@@ -207,22 +236,8 @@ describe('GET /experiments/:model from the gateway tallies', () => {
     expect(v1.verdict).toBe('v1: control');
   });
 
-  it('says "no different" when the versions behave the same', async () => {
-    const { app, predict } = setup();
-    for (let i = 0; i < 200; i++) {
-      const rid = predict(i % 2 ? '1' : '2', 'cat', { latencyMs: 10 + (i % 5) });
-      await request(app)
-        .post('/feedback')
-        .send({ request_id: rid, label: Math.floor(i / 2) % 4 < 3 ? 'cat' : 'dog' });
-    }
-    const v2 = (await request(app).get('/experiments/pets')).body.versions[1];
-    expect(v2.verdict).toMatch(
-      /^v2: accuracy no different \(p = [01]\.\d{3}\); error rate no different; latency no different$/,
-    );
-  });
-
   it('uses the stable alias as the control', async () => {
-    const { app, setRoutes } = setup();
+    const { app, setRoutes } = await setup();
     setRoutes(
       routesWith(
         4,
@@ -238,26 +253,32 @@ describe('GET /experiments/:model from the gateway tallies', () => {
     expect(res.body.versions[1].verdict).toBe('v2: control');
   });
 
-  it('starts a fresh tally when the policy revision changes', async () => {
-    const { app, predict, setRoutes, advance } = setup();
+  it('keeps counting across policy revisions: changing weights or moving a label resets nothing', async () => {
+    const { app, predict, setRoutes, advance, evidence } = await setup();
     predict('1', 'cat');
     predict('2', 'cat');
     advance(1000);
     setRoutes(
-      routesWith(4, [
-        ['1', 10],
-        ['2', 90],
-      ]),
+      routesWith(
+        4,
+        [
+          ['1', 10],
+          ['2', 90],
+        ],
+        { stable: '1' },
+      ),
     );
     predict('2', 'cat');
+    await evidence.flush(); // the report reads what is written: at most one flush interval behind
     const r = (await request(app).get('/experiments/pets')).body;
     expect(r.revision).toBe(4);
-    expect(r.requests).toBe(1);
+    expect(r.requests).toBe(3);
+    expect(r.since).toBe(new Date(1_700_000_000_000).toISOString());
     expect(r.versions.map((v: { weightPercent: number }) => v.weightPercent)).toEqual([10, 90]);
   });
 
   it('answers 404 for an unknown model, 400 for a bad name and 503 before any routing table', async () => {
-    const { app, setRoutes } = setup();
+    const { app, setRoutes } = await setup();
     const unknown = await request(app).get('/experiments/horses');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toMatch(/known models: pets/);
@@ -269,86 +290,58 @@ describe('GET /experiments/:model from the gateway tallies', () => {
   });
 });
 
-describe('GET /experiments/:model from Prometheus', () => {
-  let server: Server;
-  let url: string;
-  const queries: string[] = [];
-  const vector = (result: { metric: Record<string, string>; value: [number, string] }[]) => ({
-    status: 'success',
-    data: { resultType: 'vector', result },
-  });
-  const at = 1_700_000_000;
+describe('GET /predictions', () => {
+  const auth = { authorization: `Bearer ${ADMIN}` };
 
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
-      queries.push(q);
-      let body: unknown = vector([]);
-      if (q.includes('modelgate_gateway_requests_total')) {
-        body = vector([
-          { metric: { version: '1', status: '200' }, value: [at, '1000'] },
-          { metric: { version: '2', status: '200' }, value: [at, '990.4'] },
-          { metric: { version: '2', status: '503' }, value: [at, '10'] },
-        ]);
-      } else if (q.includes('modelgate_feedback_total')) {
-        body = vector([
-          { metric: { version: '1', correct: 'true' }, value: [at, '700'] },
-          { metric: { version: '1', correct: 'false' }, value: [at, '300'] },
-          { metric: { version: '2', correct: 'true' }, value: [at, '900'] },
-          { metric: { version: '2', correct: 'false' }, value: [at, '100'] },
-        ]);
-      } else if (q.includes('_bucket')) {
-        const cumulative = (v: string, counts: number[]) =>
-          ['0.005', '0.01', '0.025', '+Inf'].map((le, i) => ({
-            metric: { version: v, le },
-            value: [at, String(counts[i])] as [number, string],
-          }));
-        body = vector([
-          ...cumulative('1', [100, 600, 1000, 1000]),
-          ...cumulative('2', [100, 600, 1000, 1000]),
-        ]);
-      } else if (q.includes('modelgate_drift_psi_max')) {
-        body = vector([{ metric: { version: '2' }, value: [at, '0.31'] }]);
-      }
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify(body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  it('computes the report from the summed series of every replica', async () => {
-    const { app } = setup({ prometheusUrl: url });
-    const res = await request(app).get('/experiments/pets');
-    expect(res.status).toBe(200);
-    const r = res.body;
-    expect(r.source).toBe('prometheus');
-    expect(queries.every((q) => q.includes('model="pets"'))).toBe(true);
-    // Counts are "now minus W ago, or now for series born since", never increase(), which would
-    // miss what a fresh canary counted before its first scrape.
-    const feedbackQuery = queries.find((q) => q.includes('modelgate_feedback_total'))!;
-    expect(feedbackQuery).toMatch(
-      /^sum by \(version, correct\) \(clamp_min\(.+ - .+ offset \d+s, 0\) or modelgate_feedback_total\{model="pets"\}\)$/,
-    );
-    expect(queries.some((q) => q.includes('increase('))).toBe(false);
-    const [v1, v2] = r.versions;
-    expect(v1.requests).toBe(1000);
-    expect(v2).toMatchObject({ requests: 1000, errors: 10 });
-    expect(v2.accuracy.rate).toBeCloseTo(0.9, 5);
-    expect(v2.vsControl.accuracy.significant).toBe(true);
-    expect(v2.vsControl.latency.significant).toBe(false);
-    expect(v1.latencyMs.p50).toBeCloseTo(9, 5); // rank 500: 400 of the 500 in the (5, 10] ms bucket
-    expect(v2.drift).toEqual({ psiMax: 0.31, psiMean: null, predictionPsi: null });
-    expect(v2.verdict).toMatch(
-      /^v2: accuracy \+20\.0 points, p < 0\.001; error rate \+1\.0 points, p = 0\.00\d; latency no different$/,
-    );
+  it('needs the admin token', async () => {
+    const { app } = await setup();
+    expect((await request(app).get('/predictions')).status).toBe(401);
+    const wrong = await request(app).get('/predictions').set('authorization', 'Bearer nope');
+    expect(wrong.status).toBe(403);
   });
 
-  it('answers 502 naming PROMETHEUS_URL when Prometheus is unreachable', async () => {
-    const { app } = setup({ prometheusUrl: 'http://127.0.0.1:1' });
-    const res = await request(app).get('/experiments/pets');
-    expect(res.status).toBe(502);
-    expect(res.body.error.message).toMatch(/PROMETHEUS_URL/);
+  it('filters by model, version and time and pages with the cursor it hands out', async () => {
+    const { app, predict, advance, evidence } = await setup();
+    for (let i = 0; i < 5; i++) {
+      predict(i % 2 ? '2' : '1', 'cat');
+      advance(1000);
+    }
+    await evidence.flush();
+    const first = await request(app).get('/predictions?model=pets&version=1&limit=2').set(auth);
+    expect(first.status).toBe(200);
+    expect(first.body.predictions.map((p: { request_id: string }) => p.request_id)).toEqual(['r5', 'r3']);
+    const next = await request(app)
+      .get(`/predictions?model=pets&version=1&limit=2&cursor=${first.body.next_cursor}`)
+      .set(auth);
+    expect(next.body.predictions.map((p: { request_id: string }) => p.request_id)).toEqual(['r1']);
+    expect(next.body.next_cursor).toBeNull();
+    const since = new Date(1_700_000_000_000 + 3000).toISOString();
+    const recent = await request(app).get(`/predictions?since=${since}`).set(auth);
+    expect(recent.body.predictions.map((p: { request_id: string }) => p.request_id)).toEqual(['r5', 'r4']);
+  });
+
+  it.each([
+    ['model', "pets' OR '1'='1"],
+    ['model', 'pets;DROP TABLE predictions'],
+    ['version', "1' --"],
+    ['since', "2026-01-01' OR 1=1 --"],
+    ['until', '1; DELETE FROM predictions'],
+    ['limit', '10 OR 1=1'],
+    ['limit', '100000'],
+    ['cursor', "abc' OR '1'='1"],
+    ['cursor', 'bm90LWEtY3Vyc29y'],
+    ['colour', 'red'],
+  ])('answers 400 to %s=%s and leaves the table as it was', async (name, value) => {
+    const { app, predict, evidence } = await setup();
+    predict('1', 'cat');
+    await evidence.flush();
+    const res = await request(app)
+      .get(`/predictions?${name}=${encodeURIComponent(value)}`)
+      .set(auth);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_input');
+    expect(res.body.error.message).toMatch(/GET \/predictions takes/);
+    const all = await request(app).get('/predictions').set(auth);
+    expect(all.body.predictions).toHaveLength(1);
   });
 });

@@ -23,7 +23,7 @@ export function routesFor(
   for (const [v, urls] of Object.entries(instances)) {
     versions[v] = {
       instances: urls,
-      inputWidth: width,
+      input_width: width,
       features: ['f0', 'f1', 'f2', 'f3'].slice(0, width),
       labels,
     };
@@ -51,7 +51,6 @@ export function createFixture(
     now: Date.now,
     random: Math.random,
     fetchRoutes: () => new Promise(() => undefined),
-    predictionLog: false,
     ...overrides,
   });
   if (routes) gateway.table.apply({ status: 200, routes });

@@ -1,8 +1,8 @@
-import { Router } from 'express';
 import request from 'supertest';
 import { createSilentLogger } from '../../../common/logger';
-import type { PredictionOutcome } from '../../../gateway/dataplane';
 import { ShadowSender } from '../../../gateway/shadow';
+import type { EvidenceStore } from '../../../tracking/evidence-store';
+import type { PredictionRecord } from '../../../tracking/record';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { createFixture, policy, routesFor } from './gateway-fixture';
 
@@ -54,15 +54,19 @@ describe('gateway statelessness and background work', () => {
     await b.gateway.close();
   });
 
-  it('reports one outcome per answered row to the experiments module, with row request ids', async () => {
-    const outcomes: PredictionOutcome[] = [];
-    const f = createFixture(
-      routes(),
-      {},
-      {
-        createExperiments: () => ({ router: Router(), observe: (o) => outcomes.push(o) }),
-      },
-    );
+  it('hands the evidence store one record per answered row, with the row index, and one per failure', async () => {
+    const outcomes: PredictionRecord[] = [];
+    const evidence: EvidenceStore = {
+      dialect: 'sqlite',
+      retentionDays: 30,
+      record: (r) => outcomes.push(r),
+      feedback: () => Promise.reject(new Error('unused')),
+      evidence: () => Promise.reject(new Error('unused')),
+      predictions: () => Promise.reject(new Error('unused')),
+      flush: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const f = createFixture(routes(), {}, { evidence });
     const res = await request(f.gateway.handler)
       .post('/predict/batch')
       .set('x-request-id', 'batch-1')
@@ -75,9 +79,9 @@ describe('gateway statelessness and background work', () => {
       });
     expect(res.status).toBe(200);
     await new Promise((r) => setImmediate(r));
-    expect(outcomes.map((o) => [o.requestId, o.version, o.ok, o.predictedClass])).toEqual([
-      ['batch-1:0', '2', true, 'a'],
-      ['batch-1:1', '2', true, 'a'],
+    expect(outcomes.map((o) => [o.requestId, o.row, o.version, o.reason, o.ok, o.predictedClass])).toEqual([
+      ['batch-1', 0, '2', 'pin', true, 'a'],
+      ['batch-1', 1, '2', 'pin', true, 'a'],
     ]);
     v1.mode = 'fail';
     const failed = await request(f.gateway.handler)
@@ -86,7 +90,7 @@ describe('gateway statelessness and background work', () => {
       .send({ features: [1, 2, 3, 4] });
     v1.mode = 'ok';
     expect(failed.status).toBe(502);
-    expect(outcomes.at(-1)).toMatchObject({ version: '1', ok: false, status: 502 });
+    expect(outcomes.at(-1)).toMatchObject({ version: '1', row: 0, reason: 'pin', ok: false, status: 502 });
     await f.gateway.close();
   });
 

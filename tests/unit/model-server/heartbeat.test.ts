@@ -26,6 +26,7 @@ describe('heartbeat', () => {
       registryUrl: 'http://registry:8100',
       intervalMs: 1000,
       timeoutMs: 100,
+      token: 'instance-secret',
       logger: capture().logger,
       payload,
       fetch,
@@ -33,6 +34,26 @@ describe('heartbeat', () => {
     expect(await hb.beat()).toBe(true);
     expect(calls[0]![0]).toBe('http://registry:8100/instances');
     expect(JSON.parse(String(calls[0]![1].body))).toEqual(payload());
+    expect((calls[0]![1].headers as Record<string, string>).authorization).toBe('Bearer instance-secret');
+  });
+
+  it("logs the registry's reason when it refuses a heartbeat", async () => {
+    const { lines, logger } = capture();
+    const fetch = (async () =>
+      new Response(JSON.stringify({ error: { code: 'forbidden', message: 'the instance token is not valid' } }), {
+        status: 403,
+      })) as unknown as typeof globalThis.fetch;
+    const hb = createHeartbeat({
+      registryUrl: 'http://r',
+      intervalMs: 1000,
+      timeoutMs: 100,
+      token: 'wrong',
+      logger,
+      payload,
+      fetch,
+    });
+    expect(await hb.beat()).toBe(false);
+    expect(lines.join('')).toMatch(/registry answered 403: the instance token is not valid/);
   });
 
   it('logs a failure once per outage and once when the registry is back', async () => {
@@ -46,6 +67,7 @@ describe('heartbeat', () => {
       registryUrl: 'http://r',
       intervalMs: 1000,
       timeoutMs: 100,
+      token: 'instance-secret',
       logger,
       payload,
       fetch,
@@ -66,6 +88,7 @@ describe('heartbeat', () => {
       registryUrl: 'http://r',
       intervalMs: 1000,
       timeoutMs: 100,
+      token: 'instance-secret',
       logger,
       payload,
       fetch,
@@ -85,6 +108,7 @@ describe('heartbeat', () => {
       registryUrl: 'http://r',
       intervalMs: 60_000,
       timeoutMs: 100,
+      token: 'instance-secret',
       logger: capture().logger,
       payload: () => ({ ...payload(), ready }),
       fetch,

@@ -7,7 +7,7 @@ describe('modelgate report table', () => {
       model: 'digits',
       revision: 5,
       since: Date.UTC(2026, 0, 1),
-      source: 'gateway',
+      source: 'store',
       weights: [
         { version: '1', weight: 50 },
         { version: '2', weight: 50 },
@@ -37,7 +37,7 @@ describe('modelgate report table', () => {
     const text = formatReport(report);
     const lines = text.split('\n');
     expect(lines[0]).toBe(
-      "digits: policy revision 5, since 2026-01-01T00:00:00.000Z, 1000 requests, from this gateway's counters",
+      'digits: policy revision 5, since 2026-01-01T00:00:00.000Z, 1000 requests, from the evidence store',
     );
     expect(lines[2]).toMatch(/^version\s+weight\s+share/);
     expect(lines[3]).toMatch(/^1 \(control\)\s+50%\s+50\.0%\s+500\s+0\.00%.*80\.0% of 500/);

@@ -10,7 +10,7 @@ const model = (weight: number) => ({
       failover: true,
       revision: 1,
     },
-    versions: { '1': { instances: [], inputWidth: 4, features: [], labels: [] } },
+    versions: { '1': { instances: [], input_width: 4, features: [], labels: [] } },
   },
 });
 

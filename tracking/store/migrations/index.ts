@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect';
 import * as evidence from './0001-evidence';
+import * as predictionCounts from './0002-prediction-counts';
 import * as features from './0004-features';
 
 export interface StoreMigration {
@@ -11,5 +12,6 @@ export interface StoreMigration {
 
 export const migrations: Record<string, StoreMigration> = {
   '0001-evidence': evidence,
+  '0002-prediction-counts': predictionCounts,
   '0004-features': features,
 };
