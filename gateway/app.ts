@@ -18,6 +18,8 @@ import { DataPlane } from './dataplane';
 import { createExperiments, experimentIdOf } from './experiments';
 import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
 import { createFeatureLookup } from './features/lookup';
+import { graphqlHandler } from './graphql';
+import { fetchRollout } from './graphql/rollout';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { oipV2Router } from './protocol/oip-v2';
@@ -26,7 +28,7 @@ import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
 import { apiKeyAuth, createRateLimiter, rateLimit } from './security';
 import { predictCore, predictRouter } from './seed/predict';
-import { liveUpstreamCount, statusRouter } from './seed/status';
+import { liveUpstreamCount, modelInfoBody, statusRouter } from './seed/status';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
@@ -80,6 +82,7 @@ function routeLabel(path: string): string {
   if (path.startsWith('/v1')) return '/v1';
   if (path.startsWith('/experiments')) return '/experiments';
   if (path.startsWith('/docs')) return '/docs';
+  if (path === '/graphql') return path;
   if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback', '/predictions'].includes(path))
     return path;
   return 'other';
@@ -244,16 +247,15 @@ export function createApp(deps: GatewayDeps): Gateway {
     auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
   });
 
-  app.use(
-    statusRouter({
-      plane,
-      now,
-      startedAt: now(),
-      state: () => state,
-      tableStatus: () => tableStatus,
-      metadata: (m, v) => metadataCache.get(`${m}/${v}`),
-    }),
-  );
+  const statusDeps = {
+    plane,
+    now,
+    startedAt: now(),
+    state: () => state,
+    tableStatus: () => tableStatus,
+    metadata: (m: string, v: string) => metadataCache.get(`${m}/${v}`),
+  };
+  app.use(statusRouter(statusDeps));
   app.use(predictRouter(plane, { bodyLimit: config.BODY_LIMIT, maxBatchRows: config.MAX_BATCH_ROWS }));
   const protocolDeps = {
     plane,
@@ -266,6 +268,25 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use('/v2', oipV2Router(protocolDeps));
   app.use('/v1', tfServingRouter(protocolDeps));
   if (experiments) app.use(experiments.router);
+  app.use(
+    '/graphql',
+    graphqlHandler({
+      predict: predictCore({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
+      modelInfo: () => modelInfoBody(statusDeps),
+      metadata: statusDeps.metadata,
+      experiments,
+      rollout: (model) => fetchRollout(config.REGISTRY_URL, model),
+      maxBatchRows: config.MAX_BATCH_ROWS,
+      limits: {
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        maxAliases: config.GRAPHQL_MAX_ALIASES,
+        maxComplexity: config.GRAPHQL_MAX_COMPLEXITY,
+      },
+      maxBatchOperations: config.GRAPHQL_MAX_BATCH,
+      introspection: config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production',
+      adminToken: config.ADMIN_TOKEN,
+    }),
+  );
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 

@@ -175,7 +175,13 @@ export const predictResponseSchema = rowPredictionSchema
 
 export const predictBatchResponseSchema = z
   .object({
-    predictions: z.array(rowPredictionSchema),
+    predictions: z.array(
+      rowPredictionSchema.extend({
+        request_id: z
+          .string()
+          .openapi({ description: 'The row\'s id for POST /feedback: "<request_id>:<row>".' }),
+      }),
+    ),
     model: z.string(),
     version: z.string(),
     request_id: z.string(),
@@ -239,3 +245,4 @@ export const modelInfoResponseSchema = z
 export type PredictRequest = z.output<typeof predictRequestSchema>;
 export type PredictBatchRequest = z.output<ReturnType<typeof predictBatchRequestSchema>>;
 export type RowPrediction = z.output<typeof rowPredictionSchema>;
+export type ModelInfo = z.output<typeof modelInfoResponseSchema>;

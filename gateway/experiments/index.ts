@@ -2,7 +2,7 @@
  * gateway answered the prediction), GET /experiments/:model (the report, computed from the store so
  * every replica answers alike and nothing resets on restarts or policy changes) and GET /predictions
  * (admin: the stored rows). The gateway itself holds no experiment state. */
-import { type Request, Router } from 'express';
+import { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError } from '../../common/errors';
@@ -11,7 +11,7 @@ import type { Logger } from '../../common/logger';
 import { modelNameSchema, type Routes, versionNameSchema } from '../../common/wire';
 import type { EvidenceStore } from '../../tracking/evidence-store';
 import type { FeedbackOutcome } from '../../tracking/feedback';
-import { decodeCursor } from '../../tracking/predictions-query';
+import { decodeCursor, type PredictionPage } from '../../tracking/predictions-query';
 import type { VersionEvidence } from '../../tracking/report-queries';
 import { requireAdminToken } from '../admin-token';
 import { driftOfInstances } from './instance-drift';
@@ -50,7 +50,7 @@ const isoTime = z
   .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z')
   .transform((v) => Date.parse(v));
 
-const predictionsQuery = z
+export const predictionsQuery = z
   .object({
     model: modelNameSchema.optional(),
     version: versionNameSchema.optional(),
@@ -181,8 +181,8 @@ export function createExperiments(deps: ExperimentsDeps) {
     return { status: 201, body: answer };
   }
 
-  async function report(req: Request): Promise<ExperimentReport> {
-    const name = modelNameSchema.safeParse(req.params.model);
+  async function report(modelName: unknown): Promise<ExperimentReport> {
+    const name = modelNameSchema.safeParse(modelName);
     if (!name.success)
       throw new AppError('invalid_input', `model name ${name.error.issues[0]?.message ?? 'is invalid'}`);
     const model = name.data;
@@ -237,11 +237,8 @@ export function createExperiments(deps: ExperimentsDeps) {
     const result = await feedback(req.body);
     res.status(result.status).json(result.body);
   });
-  router.get('/experiments/:model', async function getExperiment(req, res) {
-    res.json(await report(req));
-  });
-  router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
-    const parsed = predictionsQuery.safeParse(req.query);
+  async function predictions(query: unknown): Promise<PredictionPage> {
+    const parsed = predictionsQuery.safeParse(query);
     if (!parsed.success)
       throw invalid(
         'GET /predictions takes model, version, since, until, limit, cursor',
@@ -260,7 +257,15 @@ export function createExperiments(deps: ExperimentsDeps) {
         cursor: q.cursor,
       }),
     );
-    res.json(page);
+    return page;
+  }
+
+  router.get('/experiments/:model', async function getExperiment(req, res) {
+    res.json(await report(req.params.model));
   });
-  return { router };
+  router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
+    res.json(await predictions(req.query));
+  });
+  // The same functions serve GraphQL (gateway/graphql), so both surfaces validate and answer alike.
+  return { router, feedback, report, predictions };
 }

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
-import { OPENAPI_PATH, renderOpenApi } from '../../../gateway/openapi/write';
+import {
+  GRAPHQL_SCHEMA_PATH,
+  OPENAPI_PATH,
+  renderGraphqlSchema,
+  renderOpenApi,
+} from '../../../gateway/openapi/write';
 import { createFixture } from './gateway-fixture';
 
 describe('OpenAPI document', () => {
@@ -15,6 +20,10 @@ describe('OpenAPI document', () => {
       '/predict/batch',
       '/model/info',
     ]);
+  });
+
+  it('matches the committed docs/schema.graphql (run `npm run openapi` after changing a schema)', () => {
+    expect(readFileSync(GRAPHQL_SCHEMA_PATH, 'utf8')).toBe(renderGraphqlSchema());
   });
 
   it('matches the committed docs/openapi.json (run `npm run openapi` after changing a schema)', () => {
