@@ -2,6 +2,7 @@
 /** The one `modelgate` binary: every service as a container runs it, plus the operator's commands.
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
+import { packageVersion } from '../common/package-info';
 import { registerFeaturesCommands } from './commands/features';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
@@ -12,7 +13,10 @@ import { registerUpCommand } from './commands/up';
 
 const program = new Command('modelgate')
   .description('Serve TensorFlow.js models behind one gateway and run A/B experiments between versions')
-  .showHelpAfterError();
+  .version(packageVersion(__dirname), '-V, --version', 'print the modelgate version')
+  .showHelpAfterError()
+  // Program options only before the command: `push --version 3` is the push's own option.
+  .enablePositionalOptions();
 
 registerModelServerCommand(program);
 registerRegistryCommands(program);

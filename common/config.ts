@@ -24,11 +24,40 @@ export function parseEnv<S extends z.ZodType>(
   throw new ConfigError(problems);
 }
 
+/** Why `value` is not an http(s) base URL, or undefined when it is. `localhost:8100` parses as a URL
+ * with the scheme `localhost:`, so the scheme is checked by name and the message says what to add. */
+export function httpUrlProblem(value: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    return `is missing http:// (did you mean "http://${value}"?)`;
+  }
+  if (!/^https?:\/\//i.test(value)) return 'must start with http:// or https://';
+  try {
+    new URL(value);
+    return undefined;
+  } catch {
+    return 'is not a valid URL';
+  }
+}
+
+/** An http(s) base URL without trailing slashes, or a CliError-ready message naming `name`. */
+export function parseHttpUrl(name: string, value: string): string {
+  const problem = httpUrlProblem(value.trim());
+  if (problem) throw new Error(`${name} ${problem}, got ${JSON.stringify(value)}`);
+  return value.trim().replace(/\/+$/, '');
+}
+
 /** Reusable environment fields so every service spells them the same way. */
 export const envFields = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   host: () => z.string().min(1).default('127.0.0.1'),
-  url: (fallback: string) => z.url().default(fallback),
+  url: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .superRefine((v, ctx) => {
+        const problem = httpUrlProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   logLevel: () => z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   logFormat: () => z.enum(['json', 'pretty']).default('json'),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
 
@@ -90,24 +91,40 @@ function requestIdOf(res: { getHeader(name: string): unknown }): string | undefi
 
 type Render = (error: AppError) => unknown;
 
-/** The one path from an error to a response. `render` picks the wire shape: modelgate's
- * `{"error":{code,message,details}}` by default, the protocols' `{"error":"..."}` on OIP/TF Serving routes. */
-export function errorMiddleware(logger: Logger, render: Render = (e) => e.toBody()): ErrorRequestHandler {
+/** The one path from an error to a response, on a plain `node:http` response (Express's error
+ * middleware below and the gateway's prediction routes both use it). `render` picks the wire shape:
+ * modelgate's `{"error":{code,message,details}}` by default, the protocols' `{"error":"..."}` on
+ * OIP/TF Serving routes. */
+export function writeError(
+  res: ServerResponse,
+  err: unknown,
+  options: { logger: Logger; path: string; render?: Render },
+): void {
+  const appError = toAppError(err);
+  if (appError.status >= 500 && appError.code === 'internal') {
+    options.logger.error('request failed', {
+      requestId: requestIdOf(res),
+      path: options.path,
+      error: String((err as Error)?.stack ?? err),
+    });
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  for (const name in appError.headers) res.setHeader(name, appError.headers[name]!);
+  const body = JSON.stringify((options.render ?? defaultRender)(appError));
+  res.statusCode = appError.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+const defaultRender: Render = (e) => e.toBody();
+
+export function errorMiddleware(logger: Logger, render: Render = defaultRender): ErrorRequestHandler {
   return function handleError(err, req, res, _next) {
-    const appError = toAppError(err);
-    if (appError.status >= 500 && appError.code === 'internal') {
-      logger.error('request failed', {
-        requestId: requestIdOf(res),
-        path: req.path,
-        error: String((err as Error)?.stack ?? err),
-      });
-    }
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
-    res.status(appError.status).json(render(appError));
+    writeError(res, err, { logger, path: req.path, render });
   };
 }
 

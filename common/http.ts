@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { AppError } from './errors';
 import type { Logger } from './logger';
+import { onSupervisorGone, tellSupervisor } from './supervised';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -42,6 +43,15 @@ export function jsonBody(limit: string | number, types: string[] = ['application
   return [requireJson, parse];
 }
 
+/** res.json for plain node:http responses. */
+export function writeJson(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 export function metricsHandler(registry: Registry): RequestHandler {
   return async function serveMetrics(_req, res) {
     res.setHeader('Content-Type', registry.contentType);
@@ -56,8 +66,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Listens and logs one `listening` line with the bound port: integration tests start services with
- * PORT=0 and read the port from that line. */
+/** Listens, logs one `listening` line with the bound port (integration tests start services with
+ * PORT=0 and read it), and tells a supervising `modelgate up` the port, or the reason it failed,
+ * over IPC. */
 export function listen(
   app: express.Express | RequestListener,
   port: number,
@@ -67,12 +78,21 @@ export function listen(
   return new Promise((resolve, reject) => {
     const server = createServer(app as RequestListener).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const failed = {
+        type: 'listen_failed',
+        code: err.code ?? 'unknown',
+        port,
+        message: err.message,
+      } as const;
+      void tellSupervisor(failed).then(() => reject(err));
+    });
     server.once('listening', () => {
       const address = server.address();
       const boundPort = typeof address === 'object' && address ? address.port : port;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
       logger.info('listening', { event: 'listening', port: boundPort, url });
+      void tellSupervisor({ type: 'listening', port: boundPort, url });
       resolve({
         server,
         port: boundPort,
@@ -94,7 +114,8 @@ export function listen(
   });
 }
 
-/** Runs `stop` once on SIGTERM/SIGINT, then exits 0; exits 1 if it exceeds the deadline. */
+/** Runs `stop` once on SIGTERM/SIGINT or when a supervising parent goes away (its IPC channel
+ * closes), then exits 0; exits 1 if it exceeds the deadline. */
 export function onShutdown(logger: Logger, stop: () => Promise<void>, deadlineMs = 10_000): void {
   let stopping = false;
   const handler = (signal: string) => {
@@ -116,4 +137,5 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, deadlineMs
   };
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+  onSupervisorGone(() => handler('disconnect'));
 }

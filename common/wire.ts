@@ -208,4 +208,3 @@ export const routesSchema = z.object({
   models: z.record(z.string(), routeModelSchema),
 });
 export type Routes = z.output<typeof routesSchema>;
-export type RouteModel = z.output<typeof routeModelSchema>;

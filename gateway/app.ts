@@ -1,13 +1,14 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
+import express from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
-import { metricsHandler, requestId } from '../common/http';
+import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
+import { parseByteLimit } from '../common/request-body';
 import type { Metadata, Routes } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
 import type { FeatureStore } from '../tracking/features/store';
@@ -16,21 +17,25 @@ import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane } from './dataplane';
 import { createExperiments, experimentIdOf } from './experiments';
-import { type AccessEntry, parseByteLimit, withFastPath } from './fast-path';
 import { createFeatureLookup } from './features/lookup';
+import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
 import { graphqlHandler } from './graphql';
 import { fetchRollout } from './graphql/rollout';
+import { jsonApi } from './json-api/predict';
+import { liveUpstreamCount, modelInfoBody, statusRouter } from './json-api/status';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
+import { predictionRoutes } from './prediction-routes';
 import { oipV2Router } from './protocol/oip-v2';
 import { tfServingRouter } from './protocol/tf-serving';
+import { ResponseCache } from './response-cache';
 import { buildRouteState, type RouteState } from './routing/route-state';
 import { type FetchRoutes, RoutingTable, type TableStatus } from './routing/table';
-import { apiKeyAuth, createRateLimiter, rateLimit } from './security';
-import { predictCore, predictRouter } from './seed/predict';
-import { liveUpstreamCount, modelInfoBody, statusRouter } from './seed/status';
+import { createRateLimiter } from './security';
 import { ShadowSender } from './shadow';
 import { Breakers, type CircuitState } from './upstream/breakers';
+import { AdaptiveLimit, DEFAULT_LIMIT_SETTINGS } from './upstream/concurrency-limit';
+import { DEFAULT_OUTLIER_SETTINGS } from './upstream/outlier-detector';
 import { type UpstreamClientFactory, UpstreamPools, undiciClientFactory } from './upstream/pool';
 
 export interface GatewayDeps {
@@ -53,9 +58,7 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
-  /** Everything but the prediction fast path; tests may drive it alone with supertest. */
-  app: Express;
-  /** What the server listens with: the prediction fast path in front of `app`. */
+  /** What the server listens with (front-door.ts): tests drive it with supertest. */
   handler: RequestListener;
   table: RoutingTable;
   metrics: GatewayMetrics;
@@ -68,11 +71,6 @@ export interface Gateway {
 const FEATURE_STORE_RETRY_AFTER_S = 2;
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
-
-/** Paths anyone may call even when API_KEYS is set: probes, metrics and docs. */
-const PUBLIC_PATH = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
-/** Guarded by ADMIN_TOKEN instead of API_KEYS: both use the Authorization header. */
-const ADMIN_PATH = /^\/predictions$/;
 
 function routeLabel(path: string): string {
   if (path === '/predict' || path === '/predict/batch' || path === '/model/info') return path;
@@ -97,20 +95,47 @@ export function createApp(deps: GatewayDeps): Gateway {
     lastAnsweredAt: undefined,
   };
   let state: RouteState | undefined;
-  const metrics = createGatewayMetrics(deps.metrics, () =>
-    tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
+  const metrics = createGatewayMetrics(
+    deps.metrics,
+    () =>
+      tableStatus.lastAnsweredAt === undefined ? undefined : (now() - tableStatus.lastAnsweredAt) / 1000,
+    // Read at scrape time, after `breakers` below exists.
+    { upstreamDeadlines: () => breakers.deadlinesMs(), responseCache: () => cache },
   );
 
-  const pools = new UpstreamPools(deps.upstreamClient ?? undiciClientFactory);
-  const breakers = new Breakers(
-    {
-      timeoutMs: config.BREAKER_TIMEOUT_MS,
+  const pools = new UpstreamPools(
+    deps.upstreamClient ?? undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY),
+  );
+  const cache = new ResponseCache(config.RESPONSE_CACHE_BYTES);
+  const breakers = new Breakers({
+    breaker: {
       errorThresholdPercent: config.BREAKER_ERROR_THRESHOLD_PERCENT,
       volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
       resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
     },
-    (url) => pools.get(url),
-    (key, circuit) => {
+    outliers: {
+      ...DEFAULT_OUTLIER_SETTINGS,
+      consecutiveFailures: config.OUTLIER_CONSECUTIVE_FAILURES,
+      baseEjectionMs: config.OUTLIER_BASE_EJECTION_MS,
+      maxEjectionMs: config.OUTLIER_MAX_EJECTION_MS,
+      latencyFactor: config.OUTLIER_LATENCY_FACTOR,
+    },
+    deadlines: {
+      p99Multiple: config.UPSTREAM_DEADLINE_P99_MULTIPLE,
+      floorMs: config.UPSTREAM_DEADLINE_FLOOR_MS,
+      maxMs: config.BREAKER_TIMEOUT_MS,
+      minSamples: config.UPSTREAM_DEADLINE_MIN_SAMPLES,
+    },
+    concurrency: {
+      ...DEFAULT_LIMIT_SETTINGS,
+      max: config.UPSTREAM_MAX_CONCURRENCY,
+      initial: Math.min(DEFAULT_LIMIT_SETTINGS.initial, config.UPSTREAM_MAX_CONCURRENCY),
+      min: Math.min(DEFAULT_LIMIT_SETTINGS.min, config.UPSTREAM_MAX_CONCURRENCY),
+      adaptive: config.UPSTREAM_CONCURRENCY_ADAPTIVE,
+    },
+    clientFor: (url) => pools.get(url),
+    now,
+    onStateChange: (key, circuit) => {
       metrics.circuitState.labels(key.model, key.version, key.url).set(CIRCUIT_VALUE[circuit]);
       logger.log(circuit === 'open' ? 'warn' : 'info', 'circuit state changed', {
         event: 'circuit',
@@ -118,7 +143,17 @@ export function createApp(deps: GatewayDeps): Gateway {
         state: circuit,
       });
     },
-  );
+    onEjection: (key, ejection) => {
+      metrics.ejections.labels(key.model, key.version, ejection.reason).inc();
+      logger.warn('upstream ejected', {
+        event: 'ejection',
+        ...key,
+        reason: ejection.reason,
+        ejections: ejection.ejections,
+        until: new Date(ejection.untilMs).toISOString(),
+      });
+    },
+  });
 
   const metadataCache = new Map<string, Metadata>();
   const fetchMissingMetadata = (routes: Routes) => {
@@ -197,6 +232,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     record,
     experimentId: (model) => experimentIdOf(table.current(), model) ?? null,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
+    cache,
     featureLookup: deps.featureStore
       ? createFeatureLookup({
           store: deps.featureStore,
@@ -207,26 +243,12 @@ export function createApp(deps: GatewayDeps): Gateway {
       : undefined,
   });
 
+  // One JSON API for /predict (front door and Express) and GraphQL's mutations.
+  const json = jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS });
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
-  const access = accessRecorder(
-    accessLogWriter,
-    metrics,
-    now,
-    record,
-    (m) => experimentIdOf(table.current(), m) ?? null,
-  );
-  const security = helmet();
-  const corsHeaders = cors({
-    origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
-    exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
-  });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestId());
-  app.use(accessLog(access, now));
-  app.use(security);
-  app.use(corsHeaders);
 
   const isReady = () => state !== undefined && liveUpstreamCount(state) > 0;
   const openapi = buildOpenApiDocument({
@@ -238,15 +260,6 @@ export function createApp(deps: GatewayDeps): Gateway {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
   app.get('/metrics', metricsHandler(deps.metrics));
-
-  const auth = apiKeyAuth(config.API_KEYS);
-  const limiter = createRateLimiter(config.RATE_LIMIT_RPS, now);
-  const limit = rateLimit(limiter);
-  app.use(function guard(req, res, next) {
-    if (PUBLIC_PATH.test(req.path) || ADMIN_PATH.test(req.path)) return next();
-    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next)));
-  });
-
   const statusDeps = {
     plane,
     now,
@@ -256,11 +269,9 @@ export function createApp(deps: GatewayDeps): Gateway {
     metadata: (m: string, v: string) => metadataCache.get(`${m}/${v}`),
   };
   app.use(statusRouter(statusDeps));
-  app.use(predictRouter(plane, { bodyLimit: config.BODY_LIMIT, maxBatchRows: config.MAX_BATCH_ROWS }));
   const protocolDeps = {
     plane,
     logger,
-    bodyLimit: config.BODY_LIMIT,
     maxBatchRows: config.MAX_BATCH_ROWS,
     isReady,
     serverVersion: deps.version ?? '0.1.0',
@@ -271,7 +282,7 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use(
     '/graphql',
     graphqlHandler({
-      predict: predictCore({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
+      predict: json,
       modelInfo: () => modelInfoBody(statusDeps),
       metadata: statusDeps.metadata,
       experiments,
@@ -290,24 +301,43 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
-  const handler = withFastPath(
-    {
-      protocol: protocolDeps,
-      predict: predictCore({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
-      logger,
+  const handler = frontDoor({
+    logger,
+    now,
+    apiKeys: config.API_KEYS,
+    admission: new AdaptiveLimit(
+      {
+        ...DEFAULT_LIMIT_SETTINGS,
+        initial: Math.min(256, config.MAX_CONCURRENT_REQUESTS),
+        min: Math.min(32, config.MAX_CONCURRENT_REQUESTS),
+        max: config.MAX_CONCURRENT_REQUESTS,
+        adaptive: config.UPSTREAM_CONCURRENCY_ADAPTIVE,
+      },
       now,
+    ),
+    rateLimiter: createRateLimiter(config.RATE_LIMIT_RPS, now),
+    securityHeaders: staticHeaders(helmet()),
+    cors: cors({
+      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
+      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
+    }) as Parameters<typeof frontDoor>[0]['cors'],
+    access: accessRecorder(
+      accessLogWriter,
+      metrics,
+      now,
+      record,
+      (m) => experimentIdOf(table.current(), m) ?? null,
+    ),
+    predictions: predictionRoutes({
+      protocol: protocolDeps,
+      json,
+      logger,
       bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
-      apiKeys: config.API_KEYS,
-      rateLimiter: limiter,
-      securityHeaders: staticHeaders(security),
-      cors: corsHeaders as unknown as Parameters<typeof withFastPath>[0]['cors'],
-      access,
-    },
-    app,
-  );
+    }),
+    app: app as unknown as RequestListener,
+  });
 
   return {
-    app,
     handler,
     table,
     metrics,
@@ -383,38 +413,4 @@ function accessRecorder(
       version,
     });
   };
-}
-
-function accessLog(access: (entry: AccessEntry) => void, now: () => number): RequestHandler {
-  return function logAccess(req, res, next) {
-    const startedAt = now();
-    res.once('finish', () => {
-      const { model, version, reason, unit } = res.locals;
-      access({
-        method: req.method,
-        // req.path is relative inside mounted routers; the original URL is not.
-        url: req.originalUrl,
-        status: res.statusCode,
-        startedAt,
-        requestId: String(res.locals.requestId),
-        model: typeof model === 'string' ? model : undefined,
-        version: typeof version === 'string' ? version : undefined,
-        reason,
-        unit: typeof unit === 'string' ? unit : undefined,
-      });
-    });
-    next();
-  };
-}
-
-/** The headers a middleware sets regardless of the request (helmet's), captured once. */
-function staticHeaders(middleware: RequestHandler): [string, string][] {
-  const headers: [string, string][] = [];
-  const res = {
-    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
-    removeHeader: () => undefined,
-    getHeader: () => undefined,
-  };
-  middleware({ headers: {} } as never, res as never, () => undefined);
-  return headers;
 }

@@ -30,7 +30,31 @@ const GatewayEnv = z.object({
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
   BODY_LIMIT: byteSize,
+  /** The longest the gateway waits for an upstream answer; also the deadline until a version has
+   * answered UPSTREAM_DEADLINE_MIN_SAMPLES times. */
   BREAKER_TIMEOUT_MS: envFields.positiveInt(5000),
+  /** Per-request deadline = this × the version's recent p99 (0: always BREAKER_TIMEOUT_MS). */
+  UPSTREAM_DEADLINE_P99_MULTIPLE: envFields.nonNegativeNumber(3),
+  UPSTREAM_DEADLINE_FLOOR_MS: envFields.positiveInt(250),
+  UPSTREAM_DEADLINE_MIN_SAMPLES: envFields.positiveInt(50),
+  /** Load shedding: prediction requests in flight in this gateway at most; within it the limit
+   * adapts to the gateway's own latency. Past it: 503 + Retry-After before the body is read.
+   * UPSTREAM_CONCURRENCY_ADAPTIVE=false makes this limit and the per-instance one fixed. */
+  MAX_CONCURRENT_REQUESTS: envFields.positiveInt(1024),
+  /** Calls in flight per upstream instance at most (also the connection pool size); within it the
+   * limit adapts to the instance's latency unless UPSTREAM_CONCURRENCY_ADAPTIVE=false. */
+  UPSTREAM_MAX_CONCURRENCY: envFields.positiveInt(64),
+  UPSTREAM_CONCURRENCY_ADAPTIVE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Response cache (model, version, hash of the input) bounded in bytes; 0 turns it off. */
+  RESPONSE_CACHE_BYTES: z.coerce.number().int().min(0).default(0),
+  /** Outlier ejection: consecutive failures that eject, first and longest ejection, latency factor. */
+  OUTLIER_CONSECUTIVE_FAILURES: envFields.positiveInt(3),
+  OUTLIER_BASE_EJECTION_MS: envFields.positiveInt(2000),
+  OUTLIER_MAX_EJECTION_MS: envFields.positiveInt(60_000),
+  OUTLIER_LATENCY_FACTOR: z.coerce.number().min(1).default(5),
   BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(1).default(5),
   BREAKER_RESET_TIMEOUT_MS: envFields.positiveInt(2000),

@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config';
 import { encodeRows, type FeatureLookup, type RowInput } from './features/rows';
 import type { GatewayMetrics } from './metrics';
 import { predictionsFromAnswer } from './oip-rows';
+import type { ResponseCache } from './response-cache';
 import { type Dispatched, dispatch } from './routing/dispatch';
 import type { ModelRoute, RouteState, VersionRoute } from './routing/route-state';
 import { pickVersion, type RouteReason, type Selection } from './routing/split';
@@ -28,6 +29,7 @@ export interface DataPlaneDeps {
   /** The experiment the model is running, from the routing table; null when none. */
   experimentId(model: string): string | null;
   shadow: ShadowSender;
+  cache?: ResponseCache;
   /** The online feature store, for requests that name an entity; undefined: none configured. */
   featureLookup?: FeatureLookup | undefined;
 }
@@ -45,6 +47,8 @@ export interface ForwardResult extends Dispatched {
   /** How the answering version was chosen, as the evidence store records it. */
   reason: RecordedReason;
   unit: string | undefined;
+  /** Answered from the response cache: never compared with a shadow version. */
+  cached?: boolean;
 }
 
 /** The store's spelling of a routing reason. */
@@ -165,11 +169,31 @@ export class DataPlane {
   async forward(
     choice: Choice,
     request: (version: VersionRoute) => UpstreamRequest,
-    accepts?: (version: VersionRoute) => boolean,
+    options: {
+      accepts?: (version: VersionRoute) => boolean;
+      /** What determines the answer, for the response cache (off unless RESPONSE_CACHE_BYTES). */
+      cacheInput?: Buffer | string;
+    } = {},
   ): Promise<ForwardResult> {
     const { model, version, reason } = choice;
-    const { metrics, now } = this.deps;
+    const { metrics, now, cache } = this.deps;
+    const { accepts } = options;
     metrics.routed.labels(model.name, version.version, reason).inc();
+    const cacheKey =
+      cache?.enabled && options.cacheInput !== undefined
+        ? cache.key(model.name, version.version, options.cacheInput)
+        : undefined;
+    const hit = cacheKey === undefined ? undefined : cache!.get(cacheKey);
+    if (cacheKey !== undefined) metrics.responseCacheLookups.labels(hit ? 'hit' : 'miss').inc();
+    if (hit)
+      return {
+        version,
+        response: hit,
+        model,
+        reason: recordedReason(reason),
+        unit: choice.unit,
+        cached: true,
+      };
     const allowFailover = reason === 'sticky' || reason === 'split';
     const result = await dispatch(model, version.version, {
       allowFailover,
@@ -185,6 +209,7 @@ export class DataPlane {
       metrics.failovers.labels(model.name, result.failoverFrom, result.version.version).inc();
       metrics.routed.labels(model.name, result.version.version, 'failover').inc();
     }
+    if (cacheKey !== undefined && result.failoverFrom === undefined) cache!.set(cacheKey, result.response);
     const recorded = result.failoverFrom !== undefined ? 'failover' : recordedReason(reason);
     return { ...result, model, reason: recorded, unit: choice.unit };
   }
@@ -241,6 +266,7 @@ export class DataPlane {
     /** Rows encoded from named features: the shadow version must share the feature spec. */
     named = false,
   ): void {
+    if (result.cached) return;
     const shadow = result.model.policy.shadow;
     if (!shadow || shadow.version === result.version.version) return;
     if (this.deps.random() * 100 >= shadow.percent) return;

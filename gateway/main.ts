@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
+import { packageVersion } from '../common/package-info';
 import { type Metadata, metadataSchema } from '../common/wire';
 import { createEvidenceStore } from '../tracking/evidence-store';
 import { createFeatureStore, usesRedis } from '../tracking/features/open';
@@ -130,7 +131,7 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
     ...(evidence ? { evidence } : {}),
     featureStore,
-    version: '0.1.0',
+    version: packageVersion(__dirname),
   });
   gateway.start();
   const server = await listen(gateway.handler, config.PORT, config.HOST, logger);

@@ -12,6 +12,11 @@ export interface GatewayMetrics {
   failovers: Counter<'model' | 'from_version' | 'to_version'>;
   trafficWeight: Gauge<'model' | 'version'>;
   circuitState: Gauge<'model' | 'version' | 'upstream'>;
+  ejections: Counter<'model' | 'version' | 'reason'>;
+  upstreamDeadline: Gauge<'model' | 'version'>;
+  responseCacheLookups: Counter<'result'>;
+  responseCacheHitRatio: Gauge;
+  responseCacheBytes: Gauge;
   liveInstances: Gauge<'model' | 'version'>;
   tableRevision: Gauge;
   tableAge: Gauge;
@@ -24,7 +29,12 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(
   registry: Registry,
   tableAgeSeconds: () => number | undefined,
-  options: { defaultMetrics?: boolean } = {},
+  options: {
+    defaultMetrics?: boolean;
+    /** Current per-request deadline of each version, read at scrape time. */
+    upstreamDeadlines?(): Iterable<{ model: string; version: string; ms: number }>;
+    responseCache?(): { enabled: boolean; hits: number; misses: number; sizeBytes: number };
+  } = {},
 ): GatewayMetrics {
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectProcessMetrics(registry);
@@ -69,8 +79,48 @@ export function createGatewayMetrics(
     }),
     circuitState: new Gauge({
       name: 'modelgate_gateway_circuit_state',
-      help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open, 2 open.',
+      help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open (or back from an ejection), 2 open or ejected.',
       labelNames: ['model', 'version', 'upstream'],
+      registers,
+    }),
+    upstreamDeadline: new Gauge({
+      name: 'modelgate_gateway_upstream_deadline_seconds',
+      help: 'Deadline each upstream call of a version gets now: a multiple of its recent p99, floored and capped.',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of options.upstreamDeadlines?.() ?? []) this.labels(d.model, d.version).set(d.ms / 1000);
+      },
+    }),
+    responseCacheLookups: new Counter({
+      name: 'modelgate_gateway_response_cache_lookups_total',
+      help: 'Response cache lookups by result (hit, miss); only while RESPONSE_CACHE_BYTES > 0.',
+      labelNames: ['result'],
+      registers,
+    }),
+    responseCacheHitRatio: new Gauge({
+      name: 'modelgate_gateway_response_cache_hit_ratio',
+      help: 'Share of response cache lookups answered from the cache since start (0 while the cache is off or unused).',
+      registers,
+      collect() {
+        const c = options.responseCache?.();
+        if (c?.enabled && c.hits + c.misses > 0) this.set(c.hits / (c.hits + c.misses));
+      },
+    }),
+    responseCacheBytes: new Gauge({
+      name: 'modelgate_gateway_response_cache_bytes',
+      help: 'Bytes held by the response cache (bounded by RESPONSE_CACHE_BYTES).',
+      registers,
+      collect() {
+        const c = options.responseCache?.();
+        if (c?.enabled) this.set(c.sizeBytes);
+      },
+    }),
+    ejections: new Counter({
+      name: 'modelgate_gateway_ejections_total',
+      help: 'Upstream instances taken out of rotation by outlier detection, by reason: consecutive_failures, latency.',
+      labelNames: ['model', 'version', 'reason'],
       registers,
     }),
     liveInstances: new Gauge({

@@ -242,7 +242,6 @@ export const modelInfoResponseSchema = z
   })
   .openapi('ModelInfo');
 
-export type PredictRequest = z.output<typeof predictRequestSchema>;
 export type PredictBatchRequest = z.output<ReturnType<typeof predictBatchRequestSchema>>;
 export type RowPrediction = z.output<typeof rowPredictionSchema>;
 export type ModelInfo = z.output<typeof modelInfoResponseSchema>;

@@ -1,6 +1,5 @@
 /** API keys and per-caller rate limiting for the prediction endpoints. */
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import { AppError } from '../common/errors';
 
 function presentedKey(
@@ -18,8 +17,9 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Checks the presented key; returns the key, undefined when no keys are configured, or the 401 to
- * send (with its WWW-Authenticate header). Shared by the Express guard and the prediction fast path. */
+/** Checks the presented key (with no keys configured the endpoints are open, as DESIGN.md says);
+ * returns the key, undefined when no keys are configured, or the 401 to
+ * send (with its WWW-Authenticate header). Called once per request, by the front door. */
 export function checkApiKey(
   keys: readonly string[],
   authorization: string | undefined,
@@ -41,16 +41,6 @@ export function checkApiKey(
     });
   }
   return key;
-}
-
-/** With no keys configured the endpoints are open, as DESIGN.md says. */
-export function apiKeyAuth(keys: readonly string[]): RequestHandler {
-  return function requireApiKey(req, res, next) {
-    const checked = checkApiKey(keys, req.get('authorization'), req.get('x-api-key'));
-    if (checked instanceof AppError) return next(checked);
-    if (checked !== undefined) res.locals.apiKey = checked;
-    next();
-  };
 }
 
 interface Bucket {
@@ -96,14 +86,6 @@ export function createRateLimiter(
 /** The rate-limit key: the API key when one was presented, else the client IP. */
 export function callerOf(apiKey: string | undefined, ip: string | undefined): string {
   return apiKey !== undefined ? `key:${apiKey}` : `ip:${ip ?? '?'}`;
-}
-
-/** Express form of the limiter, for every route but the prediction fast path. */
-export function rateLimit(limiter: { take(caller: string): AppError | undefined }): RequestHandler {
-  return function limitRate(req, res, next) {
-    const apiKey = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : undefined;
-    next(limiter.take(callerOf(apiKey, req.ip)));
-  };
 }
 
 /** Forgets callers whose buckets have refilled: they would start full anyway. */

@@ -3,7 +3,7 @@ import type { Selection } from './routing/split';
 
 /** The caller's routing wishes: a version or label from the path beats the X-Model-* headers; the
  * sticky key is the policy's sticky header, else user_id from the body. */
-/** What selectionOf reads of a request: Express's `req.get`, or the fast path's header lookup. */
+/** What selectionOf reads of a request: Express's `req.get`, or prediction-call.ts's headerSource. */
 export interface HeaderSource {
   get(name: string): string | undefined;
 }

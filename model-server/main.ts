@@ -2,12 +2,13 @@
  * warms up every batch-size class, then reports ready (health + heartbeat). On SIGTERM it reports
  * not-ready first so the registry drops it from routing, then stops accepting connections, answers
  * what is in flight and exits 0 within SHUTDOWN_DEADLINE_MS. */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { ArtifactError } from '../common/model-artifact';
+import { packageVersion } from '../common/package-info';
+import { tellSupervisor } from '../common/supervised';
 import { loadTf } from '../common/tfjs';
 import { createApp } from './app';
 import { loadConfig, type ModelFlags } from './config';
@@ -17,17 +18,6 @@ import { createModelServerMetrics } from './metrics';
 import { loadServedModel } from './model-loader';
 
 const HEARTBEAT_TIMEOUT_MS = 1500;
-
-function packageVersion(from: string): string {
-  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'modelgate' && pkg.version) return pkg.version;
-    }
-  }
-  return '0.0.0';
-}
 
 export async function runModelServer(flags: ModelFlags): Promise<void> {
   const config = loadConfig(flags);
@@ -120,5 +110,6 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
     batchSizes: sizes,
     url: publicUrl,
   });
+  void tellSupervisor({ type: 'ready' });
   heartbeat.start();
 }

@@ -66,7 +66,8 @@ export function requireInstanceToken(tokens: readonly AdminToken[]): RequestHand
     disabled:
       'instance registration is disabled because the registry has no INSTANCE_TOKEN or ADMIN_TOKEN; set one on the registry and the same value on every model-server',
     missing:
-      'heartbeats need Authorization: Bearer <INSTANCE_TOKEN>; model-servers send it when INSTANCE_TOKEN (or ADMIN_TOKEN) is set to the registry\'s value',
-    invalid: 'the instance token is not valid for this registry; set INSTANCE_TOKEN on the model-server to the registry\'s value',
+      "heartbeats need Authorization: Bearer <INSTANCE_TOKEN>; model-servers send it when INSTANCE_TOKEN (or ADMIN_TOKEN) is set to the registry's value",
+    invalid:
+      "the instance token is not valid for this registry; set INSTANCE_TOKEN on the model-server to the registry's value",
   });
 }

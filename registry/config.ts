@@ -57,7 +57,10 @@ export type RegistryConfig = Readonly<{
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
   const e = parseEnv(RegistryEnv, env);
-  const adminTokens = [...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []), ...e.ADMIN_TOKENS];
+  const adminTokens = [
+    ...(e.ADMIN_TOKEN ? [{ name: 'admin', token: e.ADMIN_TOKEN }] : []),
+    ...e.ADMIN_TOKENS,
+  ];
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,

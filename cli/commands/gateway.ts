@@ -1,6 +1,7 @@
 /** `modelgate gateway` (the service) and `modelgate predict M --json FILE` (a prediction through it). */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parseHttpUrl } from '../../common/config';
 import { runGateway } from '../../gateway/main';
 
 interface PredictOptions {
@@ -33,7 +34,14 @@ export function predictPayload(model: string, input: unknown, user?: string) {
 export function registerGatewayCommands(program: Command): void {
   program
     .command('gateway')
-    .description('run the REST gateway (PORT, default 8000; REGISTRY_URL, API_KEYS, ... see DESIGN.md)')
+    .description('run the REST gateway (one service, as a container runs it)')
+    .addHelpText(
+      'after',
+      '\nEnvironment: PORT (8000), HOST, REGISTRY_URL (http://127.0.0.1:8100), API_KEYS, CORS_ORIGINS,\n' +
+        'DEFAULT_MODEL, MAX_BATCH_ROWS (1024), RATE_LIMIT_RPS, DATABASE_URL (sqlite:./data/modelgate.db), BREAKER_*,\n' +
+        'SHADOW_MAX_CONCURRENCY, ROUTES_WAIT_S (20), BODY_LIMIT, LOG_LEVEL, LOG_FORMAT.\n' +
+        'Every variable is described in the README, section Configuration.',
+    )
     .action(() => runGateway());
 
   program
@@ -50,6 +58,7 @@ export function registerGatewayCommands(program: Command): void {
     .option('--gateway <url>', 'gateway URL', process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000')
     .option('--api-key <key>', 'API key (default $API_KEY)', process.env.API_KEY)
     .action(async (model: string, options: PredictOptions) => {
+      const base = parseHttpUrl('--gateway (or GATEWAY_URL)', options.gateway);
       const text = options.json === '-' ? await readStdin() : await readFile(options.json, 'utf8');
       let input: unknown;
       try {
@@ -62,7 +71,7 @@ export function registerGatewayCommands(program: Command): void {
       if (options.version) headers['x-model-version'] = options.version;
       if (options.label) headers['x-model-label'] = options.label;
       if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-      const url = `${options.gateway.replace(/\/+$/, '')}${path}`;
+      const url = `${base}${path}`;
       let res: Response;
       try {
         res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });

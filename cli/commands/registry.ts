@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import { parseHttpUrl } from '../../common/config';
 import { parseModelJson } from '../../common/model-artifact';
 import { nameSchema, type Policy, policyInputSchema, unknownPolicyVersions } from '../../common/wire';
 import { runRegistry } from '../../registry/main';
@@ -12,12 +12,13 @@ import { action, CliError, createOutput } from '../output';
 import { RegistryClient, type UploadFile } from '../registry-client';
 
 function client(): RegistryClient {
-  const url = z.url().safeParse(process.env.REGISTRY_URL?.trim() || 'http://127.0.0.1:8100');
-  if (!url.success)
-    throw new CliError(
-      `REGISTRY_URL must be a URL like http://127.0.0.1:8100, got ${JSON.stringify(process.env.REGISTRY_URL)}`,
-    );
-  return new RegistryClient(url.data, process.env.ADMIN_TOKEN?.trim() || undefined);
+  let url: string;
+  try {
+    url = parseHttpUrl('REGISTRY_URL', process.env.REGISTRY_URL?.trim() || 'http://127.0.0.1:8100');
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return new RegistryClient(url, process.env.ADMIN_TOKEN?.trim() || undefined);
 }
 
 function name(kind: string, value: string): string {
@@ -95,6 +96,12 @@ export function registerRegistryCommands(program: Command): void {
     .command('registry')
     .description(
       'run the registry service (versions, traffic policies, audit log, live instances) on PORT (8100)',
+    )
+    .addHelpText(
+      'after',
+      '\nEnvironment: PORT (8100), HOST, MODEL_STORE (./models), ADMIN_TOKEN, ADMIN_TOKENS (name:token,...),\n' +
+        'HEARTBEAT_INTERVAL_MS (2000), INSTANCE_TTL_MS, MAX_UPLOAD_BYTES, LOG_LEVEL, LOG_FORMAT.\n' +
+        'Every variable is described in the README, section Configuration.',
     )
     .action(async () => {
       await runRegistry();

@@ -1,5 +1,6 @@
 /** `modelgate report M`: the gateway's experiment report (GET /experiments/M) as a table. */
 import type { Command } from 'commander';
+import { parseHttpUrl } from '../../common/config';
 import type { ExperimentReport } from '../../gateway/experiments/report';
 
 const pct = (x: number | null | undefined, digits = 1) =>
@@ -73,7 +74,10 @@ export function registerReportCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .option('--gateway <url>', 'gateway base URL (default $GATEWAY_URL or http://127.0.0.1:8000)')
     .action(async (model: string, options: { json?: boolean; gateway?: string }) => {
-      const base = (options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000').replace(/\/$/, '');
+      const base = parseHttpUrl(
+        options.gateway ? '--gateway' : 'GATEWAY_URL',
+        options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000',
+      );
       let res: Response;
       try {
         res = await fetch(`${base}/experiments/${encodeURIComponent(model)}`, {

@@ -1,62 +1,35 @@
-/** `modelgate up` (what `npm start` runs): the whole stack on loopback as child processes — the
- * registry, one model-server per version folder in the store, the gateway — with each child's lines
- * prefixed by its name, a crashed child restarted with backoff, and Ctrl-C / SIGTERM stopping all. */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+/** `modelgate up` (what `npm start` runs): the whole stack on loopback as supervised child processes.
+ * The registry starts first; then the supervisor follows the registry's routing table and keeps
+ * exactly one model-server per registered version (a pushed version gets one within seconds, a
+ * deleted one loses it); the gateway runs beside them. Children are forked with an IPC channel and
+ * report their port by message, so any LOG_LEVEL/LOG_FORMAT works; a crashed child is restarted with
+ * backoff; Ctrl-C, SIGTERM or the death of our own parent stop every child. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { NAME_PATTERN } from '../../common/wire';
-import { DEFAULT_DATABASE_URL } from '../../tracking/config';
+import { packageInfo } from '../../common/package-info';
 import { openDatabase } from '../../tracking/store/database';
+import { PortBusyError, type SupervisedChild, superviseChild } from '../supervisor/child';
+import { keyOf, planReconcile, versionsInRoutes } from '../supervisor/reconcile';
+import { watchRoutes } from '../supervisor/routes-watch';
+import { adminToken, ensureWorkingStore } from '../supervisor/working-store';
 
 interface UpOptions {
-  store: string;
+  store?: string;
+  data: string;
   gatewayPort: string;
   registryPort: string;
   modelServerPort: string;
   host: string;
+  startTimeoutMs: string;
 }
 
-interface ChildSpec {
-  name: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-interface Supervised {
-  spec: ChildSpec;
-  child?: ChildProcess;
-  /** URL from the child's `listening` line, once printed. */
-  url?: string;
-  restarts: number;
-  startedAt: number;
-  /** Called once with the URL from the next `listening` line. */
-  urlWaiters: ((url: string) => void)[];
-}
-
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
-/** A child that ran this long before dying starts its backoff from the minimum again. */
-const STABLE_AFTER_MS = 30_000;
-const STOP_DEADLINE_MS = 8_000;
-
-/** `model/version` folders holding a metadata.json, sorted, as the store lays them out. */
-export function storeVersions(store: string): { model: string; version: string }[] {
-  const found: { model: string; version: string }[] = [];
-  const dirs = (dir: string) =>
-    readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && NAME_PATTERN.test(d.name))
-      .map((d) => d.name)
-      .sort(new Intl.Collator('en', { numeric: true }).compare);
-  for (const model of dirs(store)) {
-    for (const version of dirs(path.join(store, model))) {
-      if (existsSync(path.join(store, model, version, 'metadata.json'))) found.push({ model, version });
-    }
-  }
-  return found;
-}
+/** A child that has not reported `listening` by then failed to start (TF.js loading included). */
+const START_TIMEOUT_MS = 60_000;
+/** Between SIGTERM and SIGKILL: longer than PM2's 1600 ms, as a model-server drains its queue. */
+const KILL_TIMEOUT_MS = 8_000;
+/** How often we look whether our parent (npm, a shell) is gone. */
+const PARENT_CHECK_MS = 500;
 
 const port = (value: string, flag: string) => {
   const n = Number(value);
@@ -68,129 +41,181 @@ const port = (value: string, flag: string) => {
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('run registry, one model-server per version in the store, and the gateway on loopback')
-    .option('--store <dir>', 'model store (MODEL_STORE)', process.env.MODEL_STORE ?? './models')
+    .description(
+      'run the registry, one model-server per registered version (kept in step with pushes and deletes) and the gateway, on loopback',
+    )
+    .option(
+      '--store <dir>',
+      'model store to serve (default: $MODEL_STORE, else DATA/store, created from the shipped models/ on first start)',
+    )
+    .option(
+      '--data <dir>',
+      'folder for the working store, the evidence database and the admin token',
+      './data',
+    )
     .option('--gateway-port <n>', 'gateway port (0: any free port)', '8000')
     .option('--registry-port <n>', 'registry port (0: any free port)', '8100')
-    .option(
-      '--model-server-port <n>',
-      'first model-server port; one per version counting up (0: any free)',
-      '8501',
-    )
+    .option('--model-server-port <n>', 'first model-server port, counting up (0: each from the OS)', '0')
     .option('--host <host>', 'interface every process binds', '127.0.0.1')
+    .option(
+      '--start-timeout-ms <n>',
+      'a child not listening by then failed to start',
+      String(START_TIMEOUT_MS),
+    )
+    .addHelpText(
+      'after',
+      '\nThe admin token is ADMIN_TOKEN when set, else the one kept in DATA/admin-token (created on first start).\n' +
+        'Every other variable (LOG_LEVEL, LOG_FORMAT, API_KEYS, ...) is passed on to the services.',
+    )
     .action((options: UpOptions) => up(options));
 }
 
 async function up(options: UpOptions): Promise<void> {
-  const store = path.resolve(options.store);
-  if (!existsSync(store)) throw new Error(`model store ${store} does not exist (--store DIR)`);
-  const versions = storeVersions(store);
-  if (versions.length === 0)
-    throw new Error(`no model versions under ${store}: expected <model>/<version>/metadata.json`);
   const gatewayPort = port(options.gatewayPort, '--gateway-port');
   const registryPort = port(options.registryPort, '--registry-port');
   const firstModelPort = port(options.modelServerPort, '--model-server-port');
-  const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('hex');
+  const startTimeoutMs = Number(options.startTimeoutMs);
+  if (!Number.isInteger(startTimeoutMs) || startTimeoutMs <= 0)
+    throw new Error(`--start-timeout-ms must be a positive integer, got "${options.startTimeoutMs}"`);
+
+  const dataDir = path.resolve(options.data);
+  const explicitStore = options.store ?? process.env.MODEL_STORE;
+  const store = path.resolve(explicitStore ?? path.join(dataDir, 'store'));
+  let seeded = false;
+  if (explicitStore === undefined) {
+    seeded = await ensureWorkingStore({ store, seed: path.join(packageInfo(__dirname).root, 'models') });
+  } else if (!existsSync(store)) {
+    throw new Error(`model store ${store} does not exist (--store DIR)`);
+  }
+  const token = await adminToken({ env: process.env, file: path.join(dataDir, 'admin-token') });
   const cli = process.argv[1]!;
-  // Every child shares one evidence store; migrated here, before any child starts, so concurrent
-  // starters never race on a fresh SQLite file.
-  const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+  // Every child shares one evidence store (by default beside the working store, in DATA); migrated
+  // here, before any child starts, so concurrent starters never race on a fresh SQLite file.
+  const databaseUrl = process.env.DATABASE_URL?.trim() || `sqlite:${path.join(dataDir, 'modelgate.db')}`;
   await (await openDatabase(databaseUrl)).close();
-  const base = {
+  // Everything every child sees.
+  const base: Record<string, string> = {
     ...stringEnv(process.env),
     HOST: options.host,
     MODEL_STORE: store,
-    ADMIN_TOKEN: adminToken,
+    ADMIN_TOKEN: token.token,
     DATABASE_URL: databaseUrl,
   };
 
   let stopping = false;
-  const all: Supervised[] = [];
+  const watch = new AbortController();
+  const servers = new Map<string, SupervisedChild>();
+  const services: SupervisedChild[] = [];
+  const all = () => [...services, ...servers.values()];
+  const note = (text: string) => process.stderr.write(`modelgate up: ${text}\n`);
 
-  const start = (s: Supervised) => {
-    s.startedAt = Date.now();
-    const child = spawn(process.execPath, [cli, ...s.spec.args], {
-      env: { ...base, ...s.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    s.child = child;
-    const prefix = `[${s.spec.name}] `;
-    const onLine = (out: NodeJS.WriteStream) => (line: string) => {
-      out.write(`${prefix}${line}\n`);
-      if (s.url === undefined && line.includes('"event":"listening"')) {
-        try {
-          s.url = (JSON.parse(line) as { url?: string }).url;
-          if (s.url !== undefined) for (const wake of s.urlWaiters.splice(0)) wake(s.url);
-        } catch {
-          // a line that merely mentions the event
-        }
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine(process.stdout));
-    createInterface({ input: child.stderr! }).on('line', onLine(process.stderr));
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      const ranMs = Date.now() - s.startedAt;
-      if (ranMs > STABLE_AFTER_MS) s.restarts = 0;
-      const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** s.restarts);
-      s.restarts++;
-      s.url = undefined;
-      process.stderr.write(
-        `modelgate up: ${s.spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delayMs} ms\n`,
-      );
-      setTimeout(() => {
-        if (!stopping) start(s);
-      }, delayMs);
-    });
-  };
-
-  const supervise = (spec: ChildSpec) => {
-    const s: Supervised = { spec, restarts: 0, startedAt: 0, urlWaiters: [] };
-    all.push(s);
-    start(s);
-    return s;
-  };
-
-  const stopAll = (signal: string) => {
+  const stopAll = async (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`modelgate up: ${signal}, stopping ${all.length} processes\n`);
-    const running = all
-      .map((s) => s.child)
-      .filter((c): c is ChildProcess => !!c && c.exitCode === null && c.signalCode === null);
-    const exited = running.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
-    for (const c of running) c.kill('SIGTERM');
-    const killer = setTimeout(() => {
-      for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }, STOP_DEADLINE_MS);
-    void Promise.all(exited).then(() => {
-      clearTimeout(killer);
-      process.exit(0);
-    });
+    watch.abort();
+    note(`${reason}, stopping ${all().length} processes`);
+    await Promise.all(all().map((c) => c.stop()));
+    process.exit(exitCode);
   };
-  process.on('SIGINT', () => stopAll('SIGINT'));
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
 
-  const registry = supervise({ name: 'registry', args: ['registry'], env: { PORT: String(registryPort) } });
-  const registryUrl = await waitForUrl(registry);
-  const servers = versions.map((v, i) =>
-    supervise({
-      name: `${v.model}/${v.version}`,
-      args: ['model-server', '--model', v.model, '--version', v.version],
-      env: {
-        PORT: String(firstModelPort === 0 ? 0 : firstModelPort + i),
-        REGISTRY_URL: registryUrl,
-        MODEL_STORE: store,
+  const fatal = (err: Error) => {
+    if (stopping) return;
+    if (err instanceof PortBusyError) {
+      note(
+        `${err.message}.\n` +
+          `  Something else listens there, often an earlier \`npm start\` still running (lsof -i :${err.port}).\n` +
+          '  Stop it, or pick other ports: npm start -- --gateway-port 9000 --registry-port 9100',
+      );
+    } else {
+      note(err.message);
+    }
+    void stopAll('cannot run without it', 1);
+  };
+
+  const child = (name: string, args: string[], env: Record<string, string>, childPort: number) =>
+    superviseChild({
+      spec: { name, cli, args, env: { ...base, ...env }, port: childPort },
+      startTimeoutMs,
+      killTimeoutMs: KILL_TIMEOUT_MS,
+      out: (line) => process.stdout.write(`[${name}] ${line}\n`),
+      err: (line) => process.stderr.write(`[${name}] ${line}\n`),
+      note,
+      onGiveUp: (err) => {
+        // A version that cannot be served leaves the rest running; the stack needs the others.
+        if (!servers.has(name) || err instanceof PortBusyError) fatal(err);
       },
-    }),
-  );
-  const gateway = supervise({
-    name: 'gateway',
-    args: ['gateway'],
-    env: { PORT: String(gatewayPort), REGISTRY_URL: registryUrl },
+    });
+
+  process.on('SIGINT', () => void stopAll('SIGINT', 0));
+  process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
+  process.on('SIGHUP', () => void stopAll('SIGHUP', 0));
+  // When npm (or whoever started us) dies without signalling us, we are re-parented: stop, rather
+  // than leave a stack nobody can Ctrl-C.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stopAll('parent process exited', 0);
+  }, PARENT_CHECK_MS);
+
+  const registry = child('registry', ['registry'], {}, registryPort);
+  services.push(registry);
+  registry.start();
+  const registryUrl = await registry.listening();
+
+  let nextModelPort = firstModelPort;
+  const reconcile = (table: unknown) => {
+    if (stopping) return;
+    const plan = planReconcile(versionsInRoutes(table), servers.keys());
+    for (const key of plan.stop) {
+      const server = servers.get(key)!;
+      servers.delete(key);
+      note(`${key} is no longer registered; draining and stopping its model-server`);
+      void server.stop();
+    }
+    for (const v of plan.start) {
+      const name = keyOf(v);
+      const server = child(
+        name,
+        ['model-server', '--model', v.model, '--version', v.version],
+        { REGISTRY_URL: registryUrl },
+        firstModelPort === 0 ? 0 : nextModelPort++,
+      );
+      servers.set(name, server);
+      server.start();
+    }
+    return plan;
+  };
+
+  const gateway = child('gateway', ['gateway'], { REGISTRY_URL: registryUrl }, gatewayPort);
+  services.push(gateway);
+  gateway.start();
+
+  let first: ((plan: ReturnType<typeof reconcile>) => void) | undefined;
+  const firstPlan = new Promise<ReturnType<typeof reconcile>>((resolve) => {
+    first = resolve;
   });
-  const gatewayUrl = await waitForUrl(gateway);
-  const serverUrls = await Promise.all(servers.map((s) => waitForUrl(s)));
+  void watchRoutes({
+    registryUrl: () => registry.url() ?? registryUrl,
+    signal: watch.signal,
+    onTable: (table) => {
+      const plan = reconcile(table);
+      first?.(plan);
+      first = undefined;
+    },
+    onError: note,
+  });
+
+  const gatewayUrl = await gateway.listening();
+  await firstPlan;
+  const initial = [...servers.values()];
+  const urls = await Promise.all(
+    initial.map((s) => s.listening().catch((err: Error) => `not running: ${err.message}`)),
+  );
+  if (stopping) return;
+  const tokenLine = {
+    env: '  admin token  (from ADMIN_TOKEN)',
+    file: `  admin token  ${token.token} (kept in ${path.join(dataDir, 'admin-token')})`,
+    generated: `  admin token  ${token.token} (new; kept in ${path.join(dataDir, 'admin-token')})`,
+  }[token.source];
   process.stdout.write(
     [
       '',
@@ -198,24 +223,14 @@ async function up(options: UpOptions): Promise<void> {
       `  gateway      ${gatewayUrl}   (POST /predict, /v2, /v1, /metrics)`,
       `  API docs     ${gatewayUrl}/docs`,
       `  registry     ${registryUrl}`,
-      ...servers.map((s, i) => `  ${s.spec.name.padEnd(12)} ${serverUrls[i]}`),
-      // A token the user supplied is theirs already; only a generated one is worth printing.
-      process.env.ADMIN_TOKEN
-        ? '  admin token  (from ADMIN_TOKEN)'
-        : `  admin token  ${adminToken} (generated; export ADMIN_TOKEN=${adminToken} for the CLI)`,
+      ...initial.map((s, i) => `  ${s.name.padEnd(12)} ${urls[i]}`),
+      `  store        ${store}${seeded ? ' (new working copy of models/)' : ''}`,
+      tokenLine,
+      `  export ADMIN_TOKEN=${process.env.ADMIN_TOKEN ? '...' : token.token} for the CLI; a pushed version is served within seconds`,
       '  Ctrl-C stops everything',
       '',
     ].join('\n'),
   );
-}
-
-/** Resolves with the child's URL once it printed its `listening` line (across restarts); never
- * settles if the stack is stopped first, since the process exits then anyway. */
-function waitForUrl(s: Supervised): Promise<string> {
-  return new Promise((resolve) => {
-    if (s.url !== undefined) resolve(s.url);
-    else s.urlWaiters.push(resolve);
-  });
 }
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -18,7 +18,8 @@ import { AppError, toAppError } from '../../common/errors';
 import type { Metadata, Policy } from '../../common/wire';
 import { metadataSchema, modelNameSchema, policyInputSchema } from '../../common/wire';
 import { feedbackSchema, predictionsQuery } from '../experiments';
-import type { CallLocals } from '../protocol/oip-v2';
+import type { jsonApi } from '../json-api/predict';
+import type { CallLocals } from '../prediction-call';
 import type { ModelInfo } from '../schemas';
 import {
   modelInfoResponseSchema,
@@ -27,7 +28,6 @@ import {
   predictRequestSchema,
   predictResponseSchema,
 } from '../schemas';
-import type { predictCore } from '../seed/predict';
 import type { HeaderSource } from '../selection';
 import { JSONScalar, ZodToGraphQL } from './from-zod';
 
@@ -38,7 +38,7 @@ export interface GraphQLContext {
 }
 
 export interface GraphQLDeps {
-  predict: ReturnType<typeof predictCore>;
+  predict: ReturnType<typeof jsonApi>;
   modelInfo(): ModelInfo;
   metadata(model: string, version: string): Metadata | undefined;
   /** POST /feedback, GET /experiments/:model and GET /predictions; absent without the evidence store. */
@@ -186,13 +186,10 @@ export function buildSchema(deps: GraphQLDeps): GraphQLSchema {
     // The REST core writes answer headers; GraphQL answers carry them in the body instead.
     const headerSink = { setHeader: () => undefined };
     await deps.predict[kind](
-      ctx.headers,
-      headerSink as never,
-      locals,
+      { headers: ctx.headers, res: headerSink as never, locals, raw: Buffer.alloc(0), json: input },
       (b) => {
         body = b;
       },
-      input,
     );
     return body;
   };

@@ -1,30 +1,30 @@
-/** KServe Open Inference Protocol v2 through the gateway: the whole REST surface. Inference is
- * routed like /predict when the path names no version, and the caller's body is forwarded as is,
- * the path rewritten to the chosen version. Errors use the protocol's `{"error": "..."}` shape. */
+/** KServe Open Inference Protocol v2 through the gateway: health, metadata and readiness here (an
+ * Express router), inference as `oipInfer`, which the prediction routes call. Inference is routed
+ * like /predict when the path names no version, and the caller's body is forwarded as is, the path
+ * rewritten to the chosen version. Errors use the protocol's `{"error": "..."}` shape. */
 import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { RouteReason as RecordedReason } from '../../tracking/store/schema';
 import { type DataPlane, recordedReason } from '../dataplane';
+import type { CallLocals, PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
-import { type HeaderSource, selectionOf } from '../selection';
-import { rawJsonBody } from './raw-json';
+import { selectionOf } from '../selection';
+import { isLive, namesOneVersion, primaryVersion, versionsInOrder } from './model-view';
 import { checkNumbers, isObject } from './rows';
 
 export interface ProtocolDeps {
   plane: DataPlane;
   logger: Logger;
-  bodyLimit: string;
   maxBatchRows: number;
   isReady(): boolean;
   serverVersion: string;
 }
 
-function versionMetadata(model: ModelRoute, v: VersionRoute) {
+function versionMetadata(model: ModelRoute, v: VersionRoute, versions: string[] = [v.version]) {
   return {
     name: model.name,
-    versions: [v.version],
+    versions,
     platform: 'tensorflowjs',
     inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, v.inputWidth] }],
     outputs: [
@@ -92,18 +92,38 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   const lookup = (req: Request) => {
     const model = plane.resolveModel(String(req.params.model));
     const named = req.params.version === undefined ? undefined : String(req.params.version);
-    const choice = plane.choose(model, selectionOf(req, model, { version: named }));
-    return { model, choice, named };
+    const selection = selectionOf(req, model, { version: named });
+    return { model, selection, choose: () => plane.choose(model, selection) };
   };
 
   const metadata = (req: Request, res: Response) => {
-    const { model, choice } = lookup(req);
+    const { model, selection, choose } = lookup(req);
+    if (!namesOneVersion(selection)) {
+      // The model as a whole: its live versions, its shape from the version with most traffic.
+      const live = versionsInOrder(model).filter(isLive);
+      res.json(
+        versionMetadata(
+          model,
+          primaryVersion(model),
+          live.map((v) => v.version),
+        ),
+      );
+      return;
+    }
+    const choice = choose();
     res.setHeader('X-Model-Version', choice.version.version);
     res.locals.version = choice.version.version;
     res.json(versionMetadata(model, choice.version));
   };
   const ready = (req: Request, res: Response) => {
-    const { model, choice } = lookup(req);
+    const { model, selection, choose } = lookup(req);
+    if (!namesOneVersion(selection)) {
+      const live = versionsInOrder(model).filter(isLive);
+      if (live.length === 0) throw new AppError('not_ready', `model "${model.name}" has no live instance`);
+      res.json({ name: model.name, ready: true, versions: live.map((v) => v.version) });
+      return;
+    }
+    const choice = choose();
     const up = choice.version.upstreams.some((u) => u.available());
     res.setHeader('X-Model-Version', choice.version.version);
     if (!up)
@@ -118,66 +138,39 @@ export function oipV2Router(deps: ProtocolDeps): Router {
   router.get('/models/:model/ready', ready);
   router.get('/models/:model/versions/:version/ready', ready);
 
-  const infer = (req: Request, res: Response) =>
-    oipInfer(
-      deps,
-      req,
-      res,
-      res.locals as CallLocals,
-      String(req.params.model),
-      req.params.version === undefined ? undefined : String(req.params.version),
-      req.body as Buffer,
-      res.locals.json,
-    );
-  router.post('/models/:model/infer', ...rawJsonBody(deps.bodyLimit), infer);
-  router.post('/models/:model/versions/:version/infer', ...rawJsonBody(deps.bodyLimit), infer);
-
   router.use(notFoundHandler());
   router.use(errorMiddleware(deps.logger, renderProtocolError));
   return router;
 }
 
-/** What a protocol call records for the access log: Express's res.locals, or the fast path's own. */
-export interface CallLocals {
-  requestId: string;
-  model?: string;
-  version?: string;
-  /** How the version was chosen and the assignment unit, for the evidence record of a failure. */
-  reason?: RecordedReason;
-  unit?: string | undefined;
-}
-
-/** POST /v2/models/M[/versions/V]/infer once the body is read and parsed: shared by the Express
- * route and the prediction fast path, so both answer alike. */
+/** POST /v2/models/M[/versions/V]/infer once the body is read and parsed. */
 export async function oipInfer(
   deps: Pick<ProtocolDeps, 'plane' | 'maxBatchRows'>,
-  req: HeaderSource,
-  res: ServerResponse,
-  locals: CallLocals,
-  modelName: string,
-  versionName: string | undefined,
-  raw: Buffer,
-  json: unknown,
+  call: PredictionCall & { model: string; version: string | undefined },
 ): Promise<void> {
   const { plane } = deps;
+  const { res, locals } = call;
   const startedAt = plane.now();
   const requestId = locals.requestId;
-  const model = plane.resolveModel(modelName);
-  const choice = plane.choose(model, selectionOf(req, model, { version: versionName }));
+  const model = plane.resolveModel(call.model);
+  const choice = plane.choose(model, selectionOf(call.headers, model, { version: call.version }));
   locals.model = model.name;
   locals.reason = recordedReason(choice.reason);
   locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
-  checkInferBody(json, width, deps.maxBatchRows);
+  checkInferBody(call.json, width, deps.maxBatchRows);
   const modelPath = `/v2/models/${encodeURIComponent(model.name)}/versions/`;
   const request = (v: VersionRoute) => ({
     method: 'POST' as const,
     path: `${modelPath}${encodeURIComponent(v.version)}/infer`,
-    body: raw,
+    body: call.raw,
     headers: { 'content-type': 'application/json', 'x-request-id': requestId },
   });
-  const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+  const result = await plane.forward(choice, request, {
+    accepts: (v) => v.inputWidth === width,
+    cacheInput: call.raw,
+  });
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v2/infer', startedAt }, result);

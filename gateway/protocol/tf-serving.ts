@@ -1,18 +1,17 @@
 /** TensorFlow Serving REST through the gateway: `:predict` with `instances` or `inputs`, model
  * status and metadata. Routed like /predict unless the path names a version or label; the body is
  * forwarded as is to the chosen version's `/v1/models/M/versions/V:predict`. */
-import type { ServerResponse } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { AppError, errorMiddleware, notFoundHandler, renderProtocolError } from '../../common/errors';
 import { recordedReason } from '../dataplane';
+import type { PredictionCall } from '../prediction-call';
 import type { ModelRoute, VersionRoute } from '../routing/route-state';
-import { type HeaderSource, selectionOf } from '../selection';
-import { type CallLocals, type ProtocolDeps, relay } from './oip-v2';
-import { rawJsonBody } from './raw-json';
+import { selectionOf } from '../selection';
+import { isLive, namesOneVersion, primaryVersion, versionsInOrder } from './model-view';
+import { type ProtocolDeps, relay } from './oip-v2';
 import { checkNumbers, isObject } from './rows';
 
-// Express 5's string paths cannot express "name:predict", so these two are regular expressions.
-const PREDICT = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?:predict$/;
+// Express 5's string paths cannot express "name:predict", so this is a regular expression.
 const STATUS = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(\/metadata)?$/;
 
 /** Each row is a list of numbers, or `{"input": [...]}` in the row format. */
@@ -51,20 +50,21 @@ function checkRows(rows: unknown[], width: number, maxRows: number): void {
   });
 }
 
-function status(model: ModelRoute, v: VersionRoute) {
-  const up = v.upstreams.some((u) => u.available());
+function versionStatus(model: ModelRoute, v: VersionRoute) {
+  const up = isLive(v);
   return {
-    model_version_status: [
-      {
-        version: v.version,
-        state: up ? 'AVAILABLE' : 'UNAVAILABLE',
-        status: {
-          error_code: up ? 'OK' : 'UNAVAILABLE',
-          error_message: up ? '' : `no live instance of ${model.name}/${v.version}`,
-        },
-      },
-    ],
+    version: v.version,
+    state: up ? 'AVAILABLE' : 'UNAVAILABLE',
+    status: {
+      error_code: up ? 'OK' : 'UNAVAILABLE',
+      error_message: up ? '' : `no live instance of ${model.name}/${v.version}`,
+    },
   };
+}
+
+/** One version's status, or every version's (in name order) when the caller named none. */
+function status(model: ModelRoute, versions: readonly VersionRoute[]) {
+  return { model_version_status: versions.map((v) => versionStatus(model, v)) };
 }
 
 function metadata(model: ModelRoute, v: VersionRoute) {
@@ -93,33 +93,22 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
   const { plane } = deps;
   const router = Router();
 
-  const lookup = (req: Request, m: RegExpExecArray) => {
-    const model = plane.resolveModel(m[1]!);
-    const choice = plane.choose(model, selectionOf(req, model, { version: m[2], label: m[3] }));
-    return { model, choice };
-  };
-
   router.get(STATUS, (req: Request, res: Response) => {
     const m = STATUS.exec(req.path)!;
-    const { model, choice } = lookup(req, m);
+    const model = plane.resolveModel(m[1]!);
+    const selection = selectionOf(req, model, { version: m[2], label: m[3] });
+    if (!namesOneVersion(selection)) {
+      // The model as a whole, the same answer every time: all versions' states, and the metadata of
+      // the version with most traffic.
+      const primary = primaryVersion(model);
+      if (m[4]) res.setHeader('X-Model-Version', primary.version);
+      res.json(m[4] ? metadata(model, primary) : status(model, versionsInOrder(model)));
+      return;
+    }
+    const choice = plane.choose(model, selection);
     res.setHeader('X-Model-Version', choice.version.version);
     res.locals.version = choice.version.version;
-    res.json(m[4] ? metadata(model, choice.version) : status(model, choice.version));
-  });
-
-  router.post(PREDICT, ...rawJsonBody(deps.bodyLimit), (req: Request, res: Response) => {
-    const m = PREDICT.exec(req.path)!;
-    return tfPredict(
-      deps,
-      req,
-      res,
-      res.locals as CallLocals,
-      m[1]!,
-      m[2],
-      m[3],
-      req.body as Buffer,
-      res.locals.json,
-    );
+    res.json(m[4] ? metadata(model, choice.version) : status(model, [choice.version]));
   });
 
   router.use(notFoundHandler());
@@ -127,38 +116,38 @@ export function tfServingRouter(deps: ProtocolDeps): Router {
   return router;
 }
 
-/** POST /v1/models/M[/versions/V|/labels/L]:predict once the body is read and parsed: shared by the
- * Express route and the prediction fast path. Names are taken from the path as sent, undecoded. */
+/** POST /v1/models/M[/versions/V|/labels/L]:predict once the body is read and parsed. Names are
+ * taken from the path as sent, undecoded. */
 export async function tfPredict(
   deps: Pick<ProtocolDeps, 'plane' | 'maxBatchRows'>,
-  req: HeaderSource,
-  res: ServerResponse,
-  locals: CallLocals,
-  modelName: string,
-  versionName: string | undefined,
-  labelName: string | undefined,
-  raw: Buffer,
-  json: unknown,
+  call: PredictionCall & { model: string; version: string | undefined; label: string | undefined },
 ): Promise<void> {
   const { plane } = deps;
+  const { res, locals } = call;
   const startedAt = plane.now();
   const requestId = locals.requestId;
-  const model = plane.resolveModel(modelName);
-  const choice = plane.choose(model, selectionOf(req, model, { version: versionName, label: labelName }));
+  const model = plane.resolveModel(call.model);
+  const choice = plane.choose(
+    model,
+    selectionOf(call.headers, model, { version: call.version, label: call.label }),
+  );
   locals.model = model.name;
   locals.reason = recordedReason(choice.reason);
   locals.unit = choice.unit;
   res.setHeader('X-Model-Version', choice.version.version);
   const width = choice.version.inputWidth;
-  checkRows(rowsOf(json), width, deps.maxBatchRows);
+  checkRows(rowsOf(call.json), width, deps.maxBatchRows);
   const modelPath = `/v1/models/${encodeURIComponent(model.name)}/versions/`;
   const request = (v: VersionRoute) => ({
     method: 'POST' as const,
     path: `${modelPath}${encodeURIComponent(v.version)}:predict`,
-    body: raw,
+    body: call.raw,
     headers: { 'content-type': 'application/json', 'x-request-id': requestId },
   });
-  const result = await plane.forward(choice, request, (v) => v.inputWidth === width);
+  const result = await plane.forward(choice, request, {
+    accepts: (v) => v.inputWidth === width,
+    cacheInput: call.raw,
+  });
   relay(res, locals, result.version.version, result.failoverFrom, result.response);
   if (result.response.status < 400) {
     plane.recordAnswer({ requestId, route: '/v1/predict', startedAt }, result);

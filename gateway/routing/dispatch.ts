@@ -31,20 +31,31 @@ export async function dispatch(
 ): Promise<Dispatched> {
   let lastFailure: UpstreamFailure | undefined;
   const tried: string[] = [];
-  for (const name of candidates(model, chosen, options.allowFailover)) {
+  const names = candidates(model, chosen, options.allowFailover).filter((name) => {
     const version = model.versions.get(name);
-    if (!version) continue;
-    if (name !== chosen && options.accepts && !options.accepts(version)) continue;
+    return version !== undefined && (name === chosen || !options.accepts || options.accepts(version));
+  });
+  for (const [n, name] of names.entries()) {
+    // A full queue or concurrency limit is shed, not moved onto another version: that would
+    // overload it in turn and skew the experiment. Other instances of the version were tried.
+    if (lastFailure?.kind === 'overloaded' || lastFailure?.kind === 'full') break;
+    const version = model.versions.get(name)!;
     tried.push(name);
-    for (const upstream of liveUpstreams(version)) {
+    const upstreams = liveUpstreams(version);
+    for (const [u, upstream] of upstreams.entries()) {
+      // The short, latency-derived deadline is there to try elsewhere sooner; on the last attempt
+      // there is nowhere else, and a slow answer beats a 504.
+      const lastResort = n === names.length - 1 && u === upstreams.length - 1;
       const startedAt = options.now();
       try {
-        const response = await upstream.call(options.request(version));
+        const response = await upstream.call(options.request(version), { lastResort });
         options.observeUpstream?.(version, (options.now() - startedAt) / 1000);
         return name === chosen ? { version, response } : { version, response, failoverFrom: chosen };
       } catch (err) {
         if (!(err instanceof UpstreamFailure)) throw err;
-        if (err.kind !== 'open') options.observeUpstream?.(version, (options.now() - startedAt) / 1000);
+        if (err.kind !== 'open' && err.kind !== 'full') {
+          options.observeUpstream?.(version, (options.now() - startedAt) / 1000);
+        }
         // An open-breaker rejection says nothing new; keep the more telling earlier failure.
         if (err.kind !== 'open' || lastFailure === undefined) lastFailure = err;
       }
@@ -65,18 +76,27 @@ function toError(
   if (failure?.kind === 'timeout') {
     return new AppError('upstream_timeout', `${where} did not answer in time`, { chosen, tried });
   }
+  if (failure?.kind === 'overloaded' && failure.response) {
+    const upstreamMessage = errorMessageOf(failure.response.body);
+    const after = failure.response.headers['retry-after'];
+    return new AppError(
+      'overloaded',
+      `${where} is overloaded${upstreamMessage ? `: ${upstreamMessage}` : ''}`,
+      { chosen, tried },
+      { 'Retry-After': typeof after === 'string' ? after : String(retryAfterSeconds) },
+    );
+  }
+  if (failure?.kind === 'full') {
+    return new AppError(
+      'overloaded',
+      `${where} is at this gateway's concurrency limit for its instances; retry after 1 s`,
+      { chosen, tried },
+      { 'Retry-After': '1' },
+    );
+  }
   if (failure?.kind === 'status' && failure.response) {
     const status = failure.response.status;
     const upstreamMessage = errorMessageOf(failure.response.body);
-    if (status === 503) {
-      const after = failure.response.headers['retry-after'];
-      return new AppError(
-        'overloaded',
-        `${where} is overloaded${upstreamMessage ? `: ${upstreamMessage}` : ''}`,
-        { chosen, tried },
-        { 'Retry-After': typeof after === 'string' ? after : String(retryAfterSeconds) },
-      );
-    }
     return new AppError(
       'upstream_error',
       `${where} failed with ${status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`,

@@ -24,28 +24,32 @@ export interface UpstreamClient {
 
 export type UpstreamClientFactory = (origin: string) => UpstreamClient;
 
-export const undiciClientFactory: UpstreamClientFactory = (origin) => {
-  const pool = new Pool(origin, {
-    connections: 64,
-    keepAliveTimeout: 30_000,
-    // The model-server batches concurrent requests; pipelining would serialise them per socket.
-    pipelining: 1,
-  });
-  return {
-    async send(request, signal) {
-      const res = await pool.request({
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        signal,
-      });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers, body };
-    },
-    close: () => pool.close(),
+/** `connections` matches the per-instance concurrency limit, so nothing waits inside undici where
+ * the limiter cannot see it. */
+export const undiciClientFactory =
+  (connections: number): UpstreamClientFactory =>
+  (origin) => {
+    const pool = new Pool(origin, {
+      connections,
+      keepAliveTimeout: 30_000,
+      // The model-server batches concurrent requests; pipelining would serialise them per socket.
+      pipelining: 1,
+    });
+    return {
+      async send(request, signal) {
+        const res = await pool.request({
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body,
+          signal,
+        });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        return { status: res.statusCode, headers: res.headers, body };
+      },
+      close: () => pool.close(),
+    };
   };
-};
 
 export class UpstreamPools {
   private readonly clients = new Map<string, UpstreamClient>();

@@ -7,6 +7,9 @@ export type Tf = typeof TF;
 
 export interface Recipe {
   model: 'digits' | 'penguins';
+  /** What `--recipe` names, unique within a model. */
+  name: string;
+  /** The shipped version it builds; `npm run train -- --version V --out DIR` writes any other. */
   version: string;
   description: string;
   /** One line for metadata.training and the README. */
@@ -31,6 +34,7 @@ function init(tf: Tf, seed: number, layer: number) {
 export const RECIPES: readonly Recipe[] = [
   {
     model: 'penguins',
+    name: 'linear',
     version: '1',
     description: 'Softmax regression on the eight raw penguin measurements (linear baseline)',
     architecture: 'Dense(3, softmax) on 8 inputs; input standardisation folded into the kernel',
@@ -56,6 +60,7 @@ export const RECIPES: readonly Recipe[] = [
   },
   {
     model: 'penguins',
+    name: 'mlp',
     version: '2',
     description: 'Small MLP on the eight raw penguin measurements',
     architecture:
@@ -88,6 +93,7 @@ export const RECIPES: readonly Recipe[] = [
   },
   {
     model: 'digits',
+    name: 'mlp',
     version: '1',
     description: 'MLP on the 784 pixels of a 28x28 digit (intensities 0..1)',
     architecture: 'Dense(64, relu) → Dense(10, softmax) on 784 inputs',
@@ -119,6 +125,7 @@ export const RECIPES: readonly Recipe[] = [
   },
   {
     model: 'digits',
+    name: 'cnn',
     version: '2',
     description: 'Small CNN on the 784 pixels of a 28x28 digit (reshaped to 28x28x1 inside the model)',
     architecture:
@@ -162,6 +169,119 @@ export const RECIPES: readonly Recipe[] = [
       }),
   },
 ];
+
+/** Recipes no shipped version uses, so a freshly trained v3 differs from v1 and v2 for real. */
+export const EXTRA_RECIPES: readonly Recipe[] = [
+  {
+    model: 'penguins',
+    name: 'mlp-wide',
+    version: '3',
+    description: 'Two-layer MLP on the eight raw penguin measurements',
+    architecture:
+      'Dense(32, relu) → Dense(16, relu) → Dense(3, softmax) on 8 inputs; input standardisation folded into the first kernel',
+    backend: 'wasm',
+    standardise: true,
+    epochs: 60,
+    batchSize: 16,
+    learningRate: 0.01,
+    seed: 13,
+    build: (tf, seed) =>
+      tf.sequential({
+        name: 'penguins_mlp_wide',
+        layers: [
+          tf.layers.dense({
+            name: 'hidden1',
+            inputShape: [8],
+            units: 32,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 0),
+          }),
+          tf.layers.dense({
+            name: 'hidden2',
+            units: 16,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 1),
+          }),
+          tf.layers.dense({
+            name: 'probabilities',
+            units: 3,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 2),
+          }),
+        ],
+      }),
+  },
+  {
+    model: 'digits',
+    name: 'cnn-wide',
+    version: '3',
+    description: 'Wider CNN with a dense head on the 784 pixels of a 28x28 digit',
+    architecture:
+      'Reshape(28,28,1) → Conv2D(24, 3x3, relu) → MaxPool(2) → Conv2D(48, 3x3, relu) → MaxPool(2) → Flatten → Dense(64, relu) → Dense(10, softmax)',
+    backend: 'wasm',
+    standardise: false,
+    epochs: 4,
+    batchSize: 32,
+    learningRate: 0.002,
+    seed: 23,
+    build: (tf, seed) =>
+      tf.sequential({
+        name: 'digits_cnn_wide',
+        layers: [
+          tf.layers.reshape({ name: 'image', inputShape: [784], targetShape: [28, 28, 1] }),
+          tf.layers.conv2d({
+            name: 'conv1',
+            filters: 24,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 1),
+          }),
+          tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+          tf.layers.conv2d({
+            name: 'conv2',
+            filters: 48,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 3),
+          }),
+          tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+          tf.layers.flatten({ name: 'flatten' }),
+          tf.layers.dense({
+            name: 'hidden',
+            units: 64,
+            activation: 'relu',
+            kernelInitializer: init(tf, seed, 6),
+          }),
+          tf.layers.dense({
+            name: 'probabilities',
+            units: 10,
+            activation: 'softmax',
+            kernelInitializer: init(tf, seed, 7),
+          }),
+        ],
+      }),
+  },
+];
+
+/** The recipe `--recipe` names for a model; without a name, the shipped version's recipe, else the
+ * model's first extra recipe (so `--version 3` alone trains something new). */
+export function findRecipe(options: { model: string; name?: string; version?: string }): Recipe {
+  const all = [...RECIPES, ...EXTRA_RECIPES].filter((r) => r.model === options.model);
+  if (all.length === 0) {
+    const models = [...new Set(RECIPES.map((r) => r.model))].join(', ');
+    throw new Error(`no recipes for model "${options.model}"; models: ${models}`);
+  }
+  const found = options.name
+    ? all.find((r) => r.name === options.name)
+    : (RECIPES.find((r) => r.model === options.model && r.version === options.version) ??
+      EXTRA_RECIPES.find((r) => r.model === options.model));
+  if (!found) {
+    throw new Error(
+      `no recipe "${options.name}" for ${options.model}; recipes: ${all.map((r) => r.name).join(', ')}`,
+    );
+  }
+  return found;
+}
 
 /** Seeds of the train/held-out split, per model: shared by its versions so they face the same test. */
 // penguins: of split seeds 1..40, 3 is the one whose 86 held-out rows read as undrifted against the

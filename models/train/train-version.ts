@@ -168,6 +168,7 @@ export async function trainVersion(deps: TrainDeps, recipe: Recipe, data: Datase
     baseline: buildBaseline(train, data.drift, data.labels),
     artifacts: Object.fromEntries([...files].map(([name, bytes]) => [name, sha256(bytes)])),
     training: {
+      recipe: recipe.name,
       architecture: recipe.architecture,
       backend: recipe.backend,
       optimizer: 'adam',

@@ -26,8 +26,6 @@ export async function fsyncPath(target: string): Promise<void> {
   }
 }
 
-export const fsyncDir = fsyncPath;
-
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, tempName(path.basename(file)));
@@ -47,7 +45,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
     await rm(temp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  await fsyncPath(dir);
 }
 
 /** Appends one line with a single write() and fsyncs it. A single write to a regular file is never
@@ -112,6 +110,6 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
     await rm(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
-  if (removed.length > 0) await fsyncDir(dir);
+  if (removed.length > 0) await fsyncPath(dir);
   return removed;
 }

@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readMetadata } from '../../common/model-artifact';
 import { type Metadata, NAME_PATTERN } from '../../common/wire';
-import { fsyncDir, fsyncPath, tempName } from './atomic-file';
+import { fsyncPath, tempName } from './atomic-file';
 import { compareVersions, modelDir, versionDir } from './paths';
 
 async function subdirs(dir: string): Promise<string[]> {
@@ -81,7 +81,7 @@ export async function ensureModelDir(root: string, model: string): Promise<boole
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
-  await fsyncDir(root);
+  await fsyncPath(root);
   return true;
 }
 
@@ -96,10 +96,10 @@ export async function publishStaged(
 ): Promise<void> {
   await writeFile(path.join(stagedDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
   for (const name of await readdir(stagedDir)) await fsyncPath(path.join(stagedDir, name));
-  await fsyncDir(stagedDir);
+  await fsyncPath(stagedDir);
   await rename(stagedDir, versionDir(root, model, version));
-  await fsyncDir(root);
-  await fsyncDir(modelDir(root, model));
+  await fsyncPath(root);
+  await fsyncPath(modelDir(root, model));
 }
 
 /** Renames the folder away first (atomic: the version is gone for every reader), then removes it. */
@@ -107,6 +107,6 @@ export async function removeVersionDir(root: string, model: string, version: str
   const dir = modelDir(root, model);
   const grave = path.join(dir, tempName(`deleted-${version}`));
   await rename(versionDir(root, model, version), grave);
-  await fsyncDir(dir);
+  await fsyncPath(dir);
   await rm(grave, { recursive: true, force: true });
 }

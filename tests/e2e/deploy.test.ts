@@ -32,7 +32,9 @@ function run(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(ADMIN_TOKEN|INSTANCE_TOKEN|GRAFANA_|API_KEYS|MODELGATE_)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) => !/^(ADMIN_TOKEN|INSTANCE_TOKEN|GRAFANA_|API_KEYS|MODELGATE_)/.test(k),
+    ),
   );
   return new Promise((resolve) =>
     execFile(
@@ -89,7 +91,9 @@ describe('docker compose config', () => {
     );
     expect(resolved.services.registry!.environment!.ADMIN_TOKEN).toBe('change-me-admin-token');
     expect(resolved.services.registry!.environment!.INSTANCE_TOKEN).toBe('change-me-instance-token');
-    expect(resolved.services['model-digits-v1']!.environment!.INSTANCE_TOKEN).toBe('change-me-instance-token');
+    expect(resolved.services['model-digits-v1']!.environment!.INSTANCE_TOKEN).toBe(
+      'change-me-instance-token',
+    );
     expect(resolved.services.gateway!.image).toBe('modelgate:local');
   }, 60_000);
 

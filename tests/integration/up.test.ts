@@ -1,178 +1,207 @@
-/** `modelgate up` end to end: the whole stack from a temp copy of the shipped store, a prediction
- * through the gateway (HTTP and `modelgate predict`), a crashed child restarted, SIGTERM stops all. */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/** `modelgate up` end to end, as a newcomer meets it: started with LOG_LEVEL=warn and LOG_FORMAT=pretty
+ * (ports come over IPC, not from log lines), from a fresh data folder (working copy of the shipped
+ * store, admin token kept in a 0600 file); a pushed version gets its model-server and is live within
+ * 10 s with no other command, a deleted one loses it, a crashed one is restarted, SIGTERM stops all;
+ * busy fixed ports exit 1 with the hint; the death of up's parent stops the whole stack. */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { storeVersions } from '../../cli/commands/up';
+import { promisify } from 'node:util';
 import { CLI, ROOT, runCli } from '../helpers/processes';
-import { createTestStore, type TestStore } from '../helpers/test-store';
-import { waitForInfo } from './gateway/stack';
+import { SHIPPED_STORE } from '../helpers/test-store';
+import { alive, childPids, commandOf, startUp, type UpProcess, until } from '../helpers/up-process';
 
-jest.setTimeout(180_000);
+jest.setTimeout(240_000);
 
-let store: TestStore;
-let up: ChildProcess;
-const lines: string[] = [];
-const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+const run = promisify(execFile);
 
-function waitForLine(pattern: RegExp, timeoutMs = 90_000): Promise<string> {
-  const found = lines.find((l) => pattern.test(l));
-  if (found) return Promise.resolve(found);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no line matching ${pattern}; last output:\n${lines.slice(-30).join('\n')}`)),
-      timeoutMs,
-    );
-    waiters.push({
-      pattern,
-      resolve: (line) => {
-        clearTimeout(timer);
-        resolve(line);
-      },
-    });
-  });
+let dataDir: string;
+const started: UpProcess[] = [];
+/** Pids started outside startUp, killed in afterAll if a test failed before they stopped. */
+const stray: number[] = [];
+
+function env(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  const e: Record<string, string | undefined> = {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'pretty',
+    ...extra,
+  };
+  delete e.ADMIN_TOKEN;
+  delete e.MODEL_STORE;
+  delete e.DATABASE_URL; // up's default: DATA/modelgate.db, inside the temp data folder
+  return e;
 }
 
-const childPids = (pid: number) =>
-  execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-    .split('\n')
-    .map((s) => Number(s.trim()))
-    .filter((n) => n > 0);
+const upArgs = () => ['--data', dataDir, '--gateway-port', '0', '--registry-port', '0'];
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+async function liveInstances(gateway: string, model: string, version: string): Promise<number | undefined> {
+  const info = (await (await fetch(`${gateway}/model/info`)).json()) as {
+    models: { name: string; versions: { version: string; live_instances: number }[] }[];
+  };
+  return info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)
+    ?.live_instances;
+}
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'modelgate-up-data-'));
+const serverPid = (up: UpProcess, model: string, version: string) =>
+  childPids(up.proc.pid!).find((p) => commandOf(p).endsWith(`--model ${model} --version ${version}`));
 
 beforeAll(async () => {
-  store = await createTestStore();
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    LOG_FORMAT: 'json',
-    DATABASE_URL: `sqlite:${path.join(dataDir, 'modelgate.db')}`,
-  };
-  delete env.ADMIN_TOKEN;
-  up = spawn(
-    process.execPath,
-    [
-      CLI,
-      'up',
-      '--store',
-      store.dir,
-      '--gateway-port',
-      '0',
-      '--registry-port',
-      '0',
-      '--model-server-port',
-      '0',
-    ],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const onLine = (line: string) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (w.pattern.test(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  createInterface({ input: up.stdout! }).on('line', onLine);
-  createInterface({ input: up.stderr! }).on('line', onLine);
+  dataDir = await mkdtemp(path.join(tmpdir(), 'up-data-'));
 });
 
 afterAll(async () => {
-  if (up && up.exitCode === null && up.signalCode === null) {
-    for (const pid of childPids(up.pid!)) process.kill(pid, 'SIGKILL');
-    up.kill('SIGKILL');
+  for (const up of started) up.kill();
+  for (const pid of stray.flatMap((p) => [...childPids(p), p])) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
-  await store?.cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('modelgate up', () => {
-  let gatewayUrl: string;
+describe('modelgate up under LOG_LEVEL=warn LOG_FORMAT=pretty', () => {
+  let up: UpProcess;
+  let urls: { gateway: string; registry: string; token?: string };
 
-  it('starts registry, one model-server per version and the gateway, and prints URLs, docs and a token', async () => {
-    await waitForLine(/^modelgate is up$/);
-    gatewayUrl = /gateway\s+(http:\/\/\S+)/.exec(await waitForLine(/^ {2}gateway\s+http/))![1]!;
-    expect(await waitForLine(/^ {2}API docs\s+http/)).toContain(`${gatewayUrl}/docs`);
-    expect(await waitForLine(/^ {2}admin token\s+/)).toMatch(/admin token\s+[0-9a-f]{48} \(generated/);
-    for (const name of ['registry', 'digits/1', 'penguins/1', 'penguins/2']) {
-      expect(lines.some((l) => l.startsWith(`[${name}] `))).toBe(true);
-    }
-    await waitForInfo(
-      gatewayUrl,
-      (info) =>
-        info.models?.length >= 2 &&
-        info.models.every((m: any) => m.versions.every((v: any) => v.live_instances === 1)),
+  it('is ready within a minute, on a working copy of the store, with a kept token', async () => {
+    const t0 = Date.now();
+    up = startUp(upArgs(), env());
+    started.push(up);
+    urls = await up.banner(60_000);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(up.lines.some((l) => l.includes('"event":"listening"'))).toBe(false);
+    expect(urls.token).toMatch(/^[0-9a-f]{48}$/);
+    const tokenFile = path.join(dataDir, 'admin-token');
+    expect((await readFile(tokenFile, 'utf8')).trim()).toBe(urls.token);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    expect(await up.waitForLine(/^ {2}store\s+/)).toContain(path.join(dataDir, 'store'));
+    await stat(path.join(dataDir, 'store', 'penguins', 'policy.json'));
+    await until('every shipped version live', async () =>
+      (
+        await Promise.all(
+          ['digits/1', 'digits/2', 'penguins/1', 'penguins/2'].map((k) => {
+            const [m, v] = k.split('/') as [string, string];
+            return liveInstances(urls.gateway, m, v);
+          }),
+        )
+      ).every((n) => n === 1),
     );
   });
 
-  it('answers a prediction through the gateway, over HTTP and with `modelgate predict`', async () => {
-    const info = (await (await fetch(`${gatewayUrl}/model/info`)).json()) as any;
-    const width = info.models.find((m: any) => m.name === 'penguins').versions[0].input_width as number;
-    const features = Array.from({ length: width }, () => 0.5);
-    const res = await fetch(`${gatewayUrl}/predict`, {
+  it('serves a freshly trained and pushed version within 10 s, and drains and stops it when deleted', async () => {
+    // What the README's workflow does: `npm run train -- --model M --version 3 --out DIR`, then push.
+    const folder = path.join(dataDir, 'penguins-v3');
+    const trainer = path.join(ROOT, 'dist', 'models', 'train', 'main.js');
+    const trained = await run(
+      process.execPath,
+      [trainer, '--model', 'penguins', '--version', '3', '--out', folder],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(trained.stdout).toContain('penguins v3 (mlp-wide)');
+    const cliEnv = { REGISTRY_URL: urls.registry, ADMIN_TOKEN: urls.token };
+    const pushed = await runCli(['push', folder, '--model', 'penguins', '--version', '3'], cliEnv);
+    expect(pushed.stderr).toBe('');
+    expect(pushed.code).toBe(0);
+    const t0 = Date.now();
+    await until(
+      'penguins/3 live in the gateway',
+      async () => (await liveInstances(urls.gateway, 'penguins', '3')) === 1,
+      10_000,
+    );
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const pid = serverPid(up, 'penguins', '3');
+    expect(pid).toBeDefined();
+    const sample = JSON.parse(await readFile(path.join(SHIPPED_STORE, 'penguins', 'sample.json'), 'utf8'));
+    const answer = await fetch(`${urls.gateway}/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'penguins', features }),
+      headers: { 'content-type': 'application/json', 'x-model-version': '3' },
+      body: JSON.stringify({ model: 'penguins', features: sample[0] }),
     });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as any).model).toBe('penguins');
-    const file = path.join(store.dir, 'row.json');
-    writeFileSync(file, JSON.stringify({ features }));
-    const cli = await runCli(['predict', 'penguins', '--json', file, '--gateway', gatewayUrl]);
-    expect(cli.stderr).toBe('');
-    expect(cli.code).toBe(0);
-    expect(JSON.parse(cli.stdout)).toMatchObject({ model: 'penguins' });
-    const bad = await runCli([
-      'predict',
-      'penguins',
-      '--json',
-      file,
-      '--gateway',
-      gatewayUrl,
-      '--version',
-      '9',
-    ]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/404: model "penguins" has no version "9"/);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-model-version')).toBe('3');
+
+    const deleted = await fetch(`${urls.registry}/models/penguins/versions/3`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${urls.token}` },
+    });
+    expect(deleted.status).toBe(200);
+    await up.waitForLine(/penguins\/3 is no longer registered; draining and stopping/, 10_000);
+    await until('the penguins/3 model-server to exit', () => !alive(pid!), 15_000);
+    expect(serverPid(up, 'penguins', '3')).toBeUndefined();
   });
 
-  it('restarts a child that dies', async () => {
-    const before = lines.filter(
-      (l) => l.startsWith('[digits/1] ') && l.includes('"event":"listening"'),
-    ).length;
-    const pid = childPids(up.pid!).find((p) =>
-      execFileSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' }).includes('--model digits'),
-    )!;
+  it('restarts a model-server that crashes', async () => {
+    const pid = serverPid(up, 'digits', '1')!;
     process.kill(pid, 'SIGKILL');
-    await waitForLine(/digits\/1 exited \(SIGKILL\); restarting in \d+ ms/);
-    await new Promise<void>((resolve) => {
-      const check = () =>
-        lines.filter((l) => l.startsWith('[digits/1] ') && l.includes('"event":"listening"')).length > before
-          ? resolve()
-          : waiters.push({ pattern: /^\[digits\/1\] .*"event":"listening"/, resolve: () => resolve() });
-      check();
+    await up.waitForLine(/digits\/1 exited \(SIGKILL\); restarting in \d+ ms/, 10_000);
+    await until('a new digits/1 model-server', () => {
+      const next = serverPid(up, 'digits', '1');
+      return next !== undefined && next !== pid;
     });
+    await until('digits/1 live again', async () => (await liveInstances(urls.gateway, 'digits', '1')) === 1);
   });
 
-  it('stops every child on SIGTERM', async () => {
-    const children = childPids(up.pid!);
-    // registry + gateway + one model-server per version folder
-    expect(children.length).toBe(2 + storeVersions(store.dir).length);
-    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
-    up.kill('SIGTERM');
-    expect(await exited).toBe(0);
+  it('stops every child on SIGTERM and exits 0', async () => {
+    const children = childPids(up.proc.pid!);
+    expect(children.length).toBe(2 + 4); // registry, gateway, one model-server per shipped version
+    up.proc.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
     expect(children.filter(alive)).toEqual([]);
+  });
+});
+
+describe('busy fixed ports', () => {
+  let blocker: Server;
+  afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  it('make up exit 1 with the troubleshooting hint instead of retrying', async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as { port: number }).port;
+    const up = startUp(['--data', dataDir, '--gateway-port', '0', '--registry-port', String(busy)], env());
+    started.push(up);
+    expect(await up.exited).toBe(1);
+    const out = up.lines.join('\n');
+    expect(out).toContain(`registry could not listen on port ${busy}: it is already in use`);
+    expect(out).toContain('npm start -- --gateway-port 9000 --registry-port 9100');
+    expect(out).not.toMatch(/restarting in/);
+  });
+});
+
+describe('the death of up’s parent', () => {
+  it('stops the whole stack; the token kept in the data folder is reused', async () => {
+    const first = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+    // sh stands in for npm: it starts up, and we SIGKILL it so it cannot pass a signal on.
+    const args = [CLI, 'up', ...upArgs()].map((a) => `'${a}'`).join(' ');
+    const sh = spawn('sh', ['-c', `'${process.execPath}' ${args} > '${dataDir}/up.log' 2>&1; sleep 60`], {
+      cwd: ROOT,
+      env: env(),
+      stdio: 'ignore',
+    });
+    let upPid: number | undefined;
+    await until('up to start', () => {
+      upPid = childPids(sh.pid!).find((p) => commandOf(p).includes(' up '));
+      return upPid !== undefined;
+    });
+    await until(
+      'the banner',
+      async () => (await readFile(`${dataDir}/up.log`, 'utf8')).includes('modelgate is up'),
+      90_000,
+    );
+    const log = await readFile(`${dataDir}/up.log`, 'utf8');
+    expect(log).toMatch(new RegExp(`admin token\\s+${first} \\(kept in `));
+    const stack = [upPid!, ...childPids(upPid!)];
+    stray.push(upPid!);
+    expect(stack.length).toBe(1 + 2 + 4);
+    sh.kill('SIGKILL');
+    await until('every process of the stack to exit', () => stack.every((p) => !alive(p)), 30_000);
+    expect(await readFile(`${dataDir}/up.log`, 'utf8')).toContain('parent process exited');
   });
 });

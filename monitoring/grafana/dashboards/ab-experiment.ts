@@ -103,7 +103,9 @@ export function abExperimentDashboard() {
           ),
           query(`model_version:modelgate_gateway_routed_share_percent:rate5m{${SEL}}`, 'v{{version}} actual'),
         ],
-      }),
+      })
+        // The configured weights (query A) are drawn dashed, as the description promises.
+        .overrideByQuery('A', [{ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } }]),
     )
     .withPanel(
       timeseriesPanel({
@@ -111,9 +113,10 @@ export function abExperimentDashboard() {
         description: 'Answered requests per version, by status class.',
         unit: 'reqps',
         queries: [
+          // 200, 404, 503 → 2xx, 4xx, 5xx: one series per class, not per code.
           query(
-            `sum by (version, status) (rate(modelgate_gateway_requests_total{${SEL}}[$__rate_interval]))`,
-            'v{{version}} {{status}}',
+            `sum by (version, status_class) (label_replace(rate(modelgate_gateway_requests_total{${SEL}}[$__rate_interval]), "status_class", "\${1}xx", "status", "([0-9])[0-9][0-9]"))`,
+            'v{{version}} {{status_class}}',
           ),
         ],
       }),

@@ -41,6 +41,7 @@ export async function startFaultStack(
     versions?: string[];
     gateways?: number;
     gatewayEnv?: Record<string, string>;
+    registryEnv?: Record<string, string>;
     modelServerEnv?: Record<string, Record<string, string>>;
   } = {},
 ): Promise<FaultStack> {
@@ -63,6 +64,7 @@ export async function startFaultStack(
           MODEL_STORE: store,
           ADMIN_TOKEN: token,
           ...FAST.registry,
+          ...options.registryEnv,
           ...(port === undefined ? {} : { PORT: String(port) }),
         },
       });

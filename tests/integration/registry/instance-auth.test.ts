@@ -119,7 +119,10 @@ describe('instance registration', () => {
   });
 
   it('lets the holder of the token de-register, and the model-server rejoins on its next heartbeat', async () => {
-    const r = await beat({ model: 'penguins', version: '2', url: modelServer.url, ready: false }, INSTANCE_TOKEN);
+    const r = await beat(
+      { model: 'penguins', version: '2', url: modelServer.url, ready: false },
+      INSTANCE_TOKEN,
+    );
     expect(r.status).toBe(200);
     expect(await instancesOf('2')).toEqual([]);
     expect(await waitForInstances('2', 1)).toEqual([modelServer.url]);

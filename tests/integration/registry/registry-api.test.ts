@@ -6,8 +6,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { policyInputSchema, routesSchema } from '../../../common/wire';
-import { runCli, type Service, startService } from '../../helpers/processes';
 import { type InstanceStandIn, startInstanceStandIn } from '../../helpers/instance-stand-in';
+import { runCli, type Service, startService } from '../../helpers/processes';
 import { listTree, tinyMetadata, tinyModelFiles, writeStore } from '../../helpers/registry-fixtures';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field with expect()

@@ -327,6 +327,50 @@ describe('gateway app against fake model-servers', () => {
     expect(meta.body.model_spec.name).toBe('m');
   });
 
+  it('answers GET /v2/models/:m and /v1/models/:m for the whole model, every live version, the same each time', async () => {
+    // v10 sorts after v2 by number; it has no instance, so it is not live.
+    const routes = routesFor(
+      'm',
+      policy({
+        variants: [
+          { version: '1', weight: 20 },
+          { version: '2', weight: 80 },
+        ],
+      }),
+      { '1': [v1.url], '2': [v2.url], '10': [] },
+    );
+    fixture = createFixture(routes);
+    const app = fixture.gateway.handler;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => request(app).get('/v2/models/m')));
+    for (const res of answers) {
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ name: 'm', versions: ['1', '2'], inputs: [{ shape: [-1, 4] }] });
+    }
+    const v1Status = await Promise.all(Array.from({ length: 20 }, () => request(app).get('/v1/models/m')));
+    for (const res of v1Status) {
+      expect(
+        res.body.model_version_status.map((s: { version: string; state: string }) => [s.version, s.state]),
+      ).toEqual([
+        ['1', 'AVAILABLE'],
+        ['2', 'AVAILABLE'],
+        ['10', 'UNAVAILABLE'],
+      ]);
+    }
+    const meta = await request(app).get('/v1/models/m/metadata');
+    expect(meta.body.model_spec).toMatchObject({ name: 'm', version: '2' });
+    expect((await request(app).get('/v2/models/m/ready')).body).toEqual({
+      name: 'm',
+      ready: true,
+      versions: ['1', '2'],
+    });
+    // A header still picks one version.
+    const pinned = await request(app).get('/v2/models/m').set('x-model-version', '1');
+    expect(pinned.body.versions).toEqual(['1']);
+    expect(
+      (await request(app).get('/v1/models/m').set('x-model-version', '1')).body.model_version_status,
+    ).toHaveLength(1);
+  });
+
   it('requires an API key when API_KEYS is set, but not for probes, metrics and docs', async () => {
     fixture = createFixture(twoVersions(), { API_KEYS: 'k1, k2' });
     const app = fixture.gateway.handler;

@@ -15,12 +15,12 @@ const introspect = '{ __schema { queryType { name } } }';
 describe('GraphQL introspection and the IDE', () => {
   it('answers introspection and serves GraphiQL outside production', async () => {
     fixture = createFixture(routes());
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/graphql')
       .set('accept', 'application/json')
       .send({ query: introspect });
     expect(res.body.data.__schema.queryType.name).toBe('Query');
-    const page = await request(fixture.gateway.app).get('/graphql').set('accept', 'text/html');
+    const page = await request(fixture.gateway.handler).get('/graphql').set('accept', 'text/html');
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/GraphiQL/);
     expect(page.headers['content-security-policy']).toMatch(/unpkg\.com/);
@@ -28,16 +28,16 @@ describe('GraphQL introspection and the IDE', () => {
 
   it('refuses introspection and serves no IDE with NODE_ENV=production', async () => {
     fixture = createFixture(routes(), { NODE_ENV: 'production' });
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/graphql')
       .set('accept', 'application/json')
       .send({ query: introspect });
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors[0].message).toMatch(/introspection has been disabled/i);
-    const page = await request(fixture.gateway.app).get('/graphql').set('accept', 'text/html');
+    const page = await request(fixture.gateway.handler).get('/graphql').set('accept', 'text/html');
     expect(page.text).not.toMatch(/GraphiQL/);
     // Ordinary queries still work.
-    const models = await request(fixture.gateway.app)
+    const models = await request(fixture.gateway.handler)
       .post('/graphql')
       .set('accept', 'application/json')
       .send({ query: '{ models { name } }' });
@@ -46,7 +46,7 @@ describe('GraphQL introspection and the IDE', () => {
 
   it('GRAPHQL_INTROSPECTION=true enables it in production', async () => {
     fixture = createFixture(routes(), { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' });
-    const res = await request(fixture.gateway.app)
+    const res = await request(fixture.gateway.handler)
       .post('/graphql')
       .set('accept', 'application/json')
       .send({ query: introspect });

@@ -32,9 +32,9 @@ describe('OpenAPI document', () => {
 
   it('is served at /openapi.json and as Swagger UI at /docs', async () => {
     const { gateway } = createFixture(undefined);
-    const json = await request(gateway.app).get('/openapi.json');
+    const json = await request(gateway.handler).get('/openapi.json');
     expect(json.body.openapi).toBe('3.0.3');
-    const docs = await request(gateway.app).get('/docs/');
+    const docs = await request(gateway.handler).get('/docs/');
     expect(docs.status).toBe(200);
     expect(docs.text).toMatch(/swagger-ui/i);
     await gateway.close();

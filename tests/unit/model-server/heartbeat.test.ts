@@ -40,9 +40,12 @@ describe('heartbeat', () => {
   it("logs the registry's reason when it refuses a heartbeat", async () => {
     const { lines, logger } = capture();
     const fetch = (async () =>
-      new Response(JSON.stringify({ error: { code: 'forbidden', message: 'the instance token is not valid' } }), {
-        status: 403,
-      })) as unknown as typeof globalThis.fetch;
+      new Response(
+        JSON.stringify({ error: { code: 'forbidden', message: 'the instance token is not valid' } }),
+        {
+          status: 403,
+        },
+      )) as unknown as typeof globalThis.fetch;
     const hb = createHeartbeat({
       registryUrl: 'http://r',
       intervalMs: 1000,

@@ -42,3 +42,29 @@ describe('generated Grafana dashboards', () => {
     }
   });
 });
+
+describe('A/B experiment panels keep their promises', () => {
+  const ab = dashboards.find(([file]) => file === 'ab-experiment.json')![1];
+  const panel = (title: string) =>
+    (ab.panels as (Panel & { fieldConfig: any })[]).find((p) => p.title === title)!;
+
+  it('draws the configured weight dashed (an override on its query)', () => {
+    const p = panel('Configured weight vs actual share');
+    const configured = p.targets!.find((t) => t.expr.includes('traffic_weight_percent'))!;
+    const override = p.fieldConfig.overrides.find(
+      (o: { matcher: { id: string; options: string } }) =>
+        o.matcher.id === 'byFrameRefID' && o.matcher.options === configured.refId,
+    );
+    expect(override.properties).toEqual([
+      { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+    ]);
+  });
+
+  it('groups requests per second by status class (2xx/4xx/5xx), not by code', () => {
+    const p = panel('Requests per second');
+    const expr = p.targets![0]!.expr;
+    expect(expr).toContain('sum by (version, status_class)');
+    expect(expr).toContain('label_replace(');
+    expect(expr).toContain('"status_class", "${1}xx", "status", "([0-9])[0-9][0-9]"');
+  });
+});

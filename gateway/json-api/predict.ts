@@ -1,16 +1,14 @@
 /** POST /predict and /predict/batch: modelgate's own JSON shape, translated to OIP v2 upstream. */
-import type { ServerResponse } from 'node:http';
-import { type Response, Router } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../common/errors';
-import { jsonBody } from '../../common/http';
+import { writeJson } from '../../common/http';
 import { type DataPlane, recordedReason } from '../dataplane';
 import { isPositional, type RowInput } from '../features/rows';
 import { oipInferBody, rowsFromOipResponse } from '../oip-rows';
-import type { CallLocals } from '../protocol/oip-v2';
+import type { PredictionCall } from '../prediction-call';
 import type { VersionRoute } from '../routing/route-state';
 import { type PredictBatchRequest, predictBatchRequestSchema, predictRequestSchema } from '../schemas';
-import { type HeaderSource, selectionOf } from '../selection';
+import { selectionOf } from '../selection';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -62,28 +60,29 @@ export interface PredictDeps {
   maxBatchRows: number;
 }
 
-/** POST /predict and /predict/batch once the body is parsed: shared by the Express routes and the
- * prediction fast path. `send` writes a JSON answer as Express's res.json does. */
-export function predictCore(deps: PredictDeps) {
+interface RowsCall {
+  call: PredictionCall;
+  route: '/predict' | '/predict/batch';
+  modelName: string | undefined;
+  inputs: readonly RowInput[];
+  userId: string | undefined;
+  /** Writes the answer: JSON on the response for REST, captured by GraphQL's resolvers. */
+  send(body: unknown): void;
+}
+
+/** POST /predict and /predict/batch once the body is read and parsed. */
+export function jsonApi(deps: PredictDeps) {
   const { plane } = deps;
   const batchSchema = predictBatchRequestSchema(deps.maxBatchRows);
 
-  async function run(
-    req: HeaderSource,
-    res: ServerResponse,
-    locals: CallLocals,
-    send: (body: unknown) => void,
-    route: string,
-    modelName: string | undefined,
-    inputs: readonly RowInput[],
-    userId: string | undefined,
-    batch: boolean,
-  ) {
+  async function run({ call, route, modelName, inputs, userId, send }: RowsCall) {
+    const { res, locals } = call;
+    const batch = route === '/predict/batch';
     const startedAt = plane.now();
     const requestId = locals.requestId;
     const model = plane.resolveModel(modelName);
     locals.model = model.name;
-    const choice = plane.choose(model, selectionOf(req, model, {}, userId));
+    const choice = plane.choose(model, selectionOf(call.headers, model, {}, userId));
     // Says which version was chosen even when the request fails before or at the upstream.
     res.setHeader('X-Model-Version', choice.version.version);
     locals.version = choice.version.version;
@@ -103,11 +102,10 @@ export function predictCore(deps: PredictDeps) {
       body: upstreamBody,
       headers: { 'content-type': 'application/json', 'x-request-id': requestId },
     });
-    const result = await plane.forward(
-      choice,
-      request,
-      named ? (v) => v.inputWidth === width && v.specKey === specKey : (v) => v.inputWidth === width,
-    );
+    const result = await plane.forward(choice, request, {
+      accepts: named ? (v) => v.inputWidth === width && v.specKey === specKey : (v) => v.inputWidth === width,
+      cacheInput: JSON.stringify(rows),
+    });
     const version = result.version.version;
     locals.version = version;
     res.setHeader('X-Model-Version', version);
@@ -137,61 +135,32 @@ export function predictCore(deps: PredictDeps) {
   }
 
   return {
-    predict(
-      req: HeaderSource,
-      res: ServerResponse,
-      locals: CallLocals,
-      send: (b: unknown) => void,
-      json: unknown,
-    ) {
-      const input = parseBody(predictRequestSchema, json);
+    predict(call: PredictionCall, send: (body: unknown) => void = (b) => writeJson(call.res, b)) {
+      const input = parseBody(predictRequestSchema, call.json);
       const row: RowInput = Array.isArray(input.features)
         ? input.features
         : { features: input.features, entity: input.entity };
-      return run(req, res, locals, send, '/predict', input.model, [row], input.user_id, false);
-    },
-    batch(
-      req: HeaderSource,
-      res: ServerResponse,
-      locals: CallLocals,
-      send: (b: unknown) => void,
-      json: unknown,
-    ) {
-      const input = parseBody(batchSchema, json);
-      return run(
-        req,
-        res,
-        locals,
+      return run({
+        call,
+        route: '/predict',
+        modelName: input.model,
+        inputs: [row],
+        userId: input.user_id,
         send,
-        '/predict/batch',
-        input.model,
-        batchRows(input),
-        input.user_id,
-        true,
-      );
+      });
+    },
+    batch(call: PredictionCall, send: (body: unknown) => void = (b) => writeJson(call.res, b)) {
+      const input = parseBody(batchSchema, call.json);
+      return run({
+        call,
+        route: '/predict/batch',
+        modelName: input.model,
+        inputs: batchRows(input),
+        userId: input.user_id,
+        send,
+      });
     },
   };
-}
-
-export function predictRouter(
-  plane: DataPlane,
-  options: { bodyLimit: string; maxBatchRows: number },
-): Router {
-  const router = Router();
-  const core = predictCore({ plane, maxBatchRows: options.maxBatchRows });
-  const body = jsonBody(options.bodyLimit);
-  const json = (res: Response) => (b: unknown) => {
-    res.json(b);
-  };
-
-  router.post('/predict', ...body, (req, res) =>
-    core.predict(req, res, res.locals as CallLocals, json(res), req.body),
-  );
-  router.post('/predict/batch', ...body, (req, res) =>
-    core.batch(req, res, res.locals as CallLocals, json(res), req.body),
-  );
-
-  return router;
 }
 
 /** A 4xx from the model-server (it validated more than we do) is passed on with its message. */

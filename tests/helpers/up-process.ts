@@ -1,0 +1,124 @@
+/** Runs `modelgate up` as a real process for a test: its output lines, the URLs from its banner, its
+ * children by pid, and a stop that leaves nothing behind even when the test failed half-way. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI, ROOT } from './processes';
+
+export interface UpProcess {
+  proc: ChildProcess;
+  lines: string[];
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the banner's URLs once `modelgate is up` was printed. */
+  banner(timeoutMs?: number): Promise<{ gateway: string; registry: string; token?: string }>;
+  exited: Promise<number | null>;
+  /** SIGKILLs up and every process below it (for afterAll). */
+  kill(): void;
+}
+
+/** Pids whose parent is `pid`. */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+export function commandOf(pid: number): string {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function startUp(args: string[], env: Record<string, string | undefined>): UpProcess {
+  const proc = spawn(process.execPath, [CLI, 'up', ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: proc.stdout! }).on('line', onLine);
+  createInterface({ input: proc.stderr! }).on('line', onLine);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+
+  const waitForLine = (pattern: RegExp, timeoutMs = 90_000) => {
+    const found = lines.find((l) => pattern.test(l));
+    if (found) return Promise.resolve(found);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${pattern}; last output:\n${lines.slice(-30).join('\n')}`)),
+        timeoutMs,
+      );
+      waiters.push({
+        pattern,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+    });
+  };
+
+  const kill = () => {
+    if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    for (const pid of childPids(proc.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    proc.kill('SIGKILL');
+  };
+
+  return {
+    proc,
+    lines,
+    waitForLine,
+    exited,
+    kill,
+    banner: async (timeoutMs = 90_000) => {
+      await waitForLine(/^modelgate is up$/, timeoutMs);
+      const url = async (name: string) =>
+        /(http:\/\/\S+)/.exec(await waitForLine(new RegExp(`^ {2}${name}\\s+http`)))![1]!;
+      const tokenLine = lines.find((l) => /^ {2}admin token\s+[0-9a-f]{16,}/.test(l));
+      return {
+        gateway: await url('gateway'),
+        registry: await url('registry'),
+        token: tokenLine ? /admin token\s+([0-9a-f]+)/.exec(tokenLine)![1] : undefined,
+      };
+    },
+  };
+}
