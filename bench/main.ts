@@ -8,6 +8,7 @@ import type { BenchContext, Scenario } from './harness/context';
 import { findWrk } from './harness/load';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { renderResults, type Section, writeIntoReadme } from './harness/report';
+import { featuresScenario } from './scenarios/features';
 import { gatewayScenario } from './scenarios/gateway';
 import { haproxyScenario } from './scenarios/haproxy';
 import { memoryScenario } from './scenarios/memory';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   scaling: scalingScenario,
   memory: memoryScenario,
   tracking: trackingScenario,
+  features: featuresScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]
