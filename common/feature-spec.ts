@@ -152,8 +152,6 @@ export const featureSpecSchema = z
 export type FeatureSpec = z.output<typeof featureSpecSchema>;
 export type RawFeature = z.output<typeof rawFeatureSchema>;
 export type DerivedFeature = z.output<typeof derivedFeatureSchema>;
-/** A value as a request or the feature store carries it. */
-export type FeatureValue = number | string | readonly number[];
 export type FeatureValues = Readonly<Record<string, unknown>>;
 
 export type FeatureProblemReason =

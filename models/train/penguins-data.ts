@@ -31,8 +31,6 @@ export const PENGUIN_FEATURE_SPEC: FeatureSpec = featureSpecSchema.parse({
 /** bill_length_mm … body_mass_g, island_biscoe, island_dream, island_torgersen, sex_male. */
 export const PENGUIN_FEATURES = columnNames(PENGUIN_FEATURE_SPEC);
 export const PENGUIN_LABELS = ['Adelie', 'Chinstrap', 'Gentoo'];
-/** The four measurements; the rest are 0/1 indicator columns. */
-export const PENGUIN_CONTINUOUS = 4;
 
 export interface PenguinRecord {
   Species?: unknown;
