@@ -8,6 +8,7 @@ import type { BenchContext, Scenario } from './harness/context';
 import { findWrk } from './harness/load';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { renderResults, type Section, writeIntoReadme } from './harness/report';
+import { cpuScenario } from './scenarios/cpu';
 import { featuresScenario } from './scenarios/features';
 import { gatewayScenario } from './scenarios/gateway';
 import { haproxyScenario } from './scenarios/haproxy';
@@ -15,17 +16,20 @@ import { memoryScenario } from './scenarios/memory';
 import { modelServerScenario } from './scenarios/model-server';
 import { referenceScenario } from './scenarios/reference';
 import { scalingScenario } from './scenarios/scaling';
+import { statisticsScenario } from './scenarios/statistics';
 import { trackingScenario } from './scenarios/tracking';
 
 const SCENARIOS: Record<string, Scenario> = {
   'model-server': modelServerScenario,
   gateway: gatewayScenario,
   haproxy: haproxyScenario,
+  cpu: cpuScenario,
   reference: referenceScenario,
   scaling: scalingScenario,
   memory: memoryScenario,
   tracking: trackingScenario,
   features: featuresScenario,
+  statistics: statisticsScenario,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')}]... [--quick] [--out FILE]

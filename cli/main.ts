@@ -3,11 +3,14 @@
  * Each command family lives in its own file under cli/commands and registers itself here. */
 import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
+import { registerDeployCommands } from './commands/deploy';
+import { registerExperimentCommands } from './commands/experiment';
 import { registerFeaturesCommands } from './commands/features';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
 import { registerReportCommand } from './commands/report';
+import { registerRolloutCommands } from './commands/rollout';
 import { registerTrackingCommands } from './commands/tracking';
 import { registerUpCommand } from './commands/up';
 
@@ -23,6 +26,9 @@ registerRegistryCommands(program);
 registerGatewayCommands(program);
 registerUpCommand(program);
 registerReportCommand(program);
+registerDeployCommands(program);
+registerRolloutCommands(program);
+registerExperimentCommands(program);
 registerTrackingCommands(program);
 registerFeaturesCommands(program);
 

@@ -4,6 +4,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Metadata, Policy } from '../common/wire';
+import type { DriftAnswer } from '../registry/drift/readings';
+import type { RolloutView } from '../registry/rollouts/view';
+import type { experimentView } from '../tracking/experiments/experiment';
+import type { ExperimentReport } from '../tracking/experiments/report';
 import { CliError } from './output';
 
 export interface ModelSummary {
@@ -41,6 +45,8 @@ export interface PushResult {
   metadata: Metadata;
   policy: Policy;
 }
+
+export type ExperimentView = ReturnType<typeof experimentView>;
 
 export interface UploadFile {
   name: string;
@@ -97,6 +103,48 @@ export class RegistryClient {
 
   deleteAlias(model: string, alias: string): Promise<Policy> {
     return this.json('DELETE', `/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`);
+  }
+
+  getDrift(model: string): Promise<DriftAnswer> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/drift`);
+  }
+
+  startRollout(model: string, body: Record<string, unknown>): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts`, body);
+  }
+
+  getRollout(model: string): Promise<RolloutView> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/rollouts/current`);
+  }
+
+  rolloutAction(model: string, verb: 'pause' | 'resume' | 'abort'): Promise<RolloutView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/rollouts/current/${verb}`);
+  }
+
+  startExperiment(
+    model: string,
+    body: { control?: string; candidates: string[]; unit?: 'request' | 'user' },
+  ): Promise<ExperimentView> {
+    return this.json('POST', `/models/${encodeURIComponent(model)}/experiments`, body);
+  }
+
+  listExperiments(model: string): Promise<{ experiments: ExperimentView[] }> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/experiments`);
+  }
+
+  stopExperiment(model: string, id: string): Promise<ExperimentView> {
+    return this.json(
+      'POST',
+      `/models/${encodeURIComponent(model)}/experiments/${encodeURIComponent(id)}/stop`,
+      {},
+    );
+  }
+
+  experimentReport(model: string, id: string): Promise<ExperimentReport> {
+    return this.json(
+      'GET',
+      `/models/${encodeURIComponent(model)}/experiments/${encodeURIComponent(id)}/report`,
+    );
   }
 
   /** Streams the multipart body in 64 KiB chunks, reporting bytes sent. */

@@ -78,3 +78,17 @@ export const envFields = {
           .filter((s) => s.length > 0),
       ),
 };
+
+/** What every HTTP service takes for its listener (common/http.ts `listen`) and /metrics;
+ * docs/operations.md explains them. */
+export const serverEnvFields = (requestTimeoutMs: number) => ({
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(requestTimeoutMs),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: envFields.optionalString(),
+  /** PEM certificate and key: both set, the service serves HTTPS (common/tls.ts). */
+  TLS_CERT_FILE: envFields.optionalString(),
+  TLS_KEY_FILE: envFields.optionalString(),
+  /** A PEM CA to trust, with the system's, for this service's own HTTPS calls. */
+  TLS_CA_FILE: envFields.optionalString(),
+});

@@ -27,6 +27,7 @@ export const errorStatus = {
   not_ready: 503,
   feature_store_unavailable: 503,
   upstream_timeout: 504,
+  insufficient_storage: 507,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -60,10 +61,36 @@ export class AppError extends Error {
   }
 }
 
+/** File-system failures that mean "this service cannot write its files", not "this request is bad":
+ * each answers 507 with a message naming the errno, so an operator knows what to fix. */
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EIO: 'input/output error from the storage device',
+  EFBIG: 'file too large for the file system',
+  EACCES: 'permission denied',
+};
+
+/** The 507 for a file-system failure, or undefined when `err` is something else. */
+export function storageError(err: unknown): AppError | undefined {
+  const e = err as { code?: unknown; syscall?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const what = code === undefined ? undefined : STORAGE_ERRORS[code];
+  if (what === undefined) return undefined;
+  return new AppError(
+    'insufficient_storage',
+    `the change was not saved: ${code} (${what}); free space or fix the volume, then retry`,
+    { errno: code, ...(typeof e?.syscall === 'string' ? { syscall: e.syscall } : {}) },
+  );
+}
+
 /** Maps whatever was thrown to an AppError: body-parser's errors carry `type` and `status`; anything
  * unknown becomes a 500 whose message hides internals. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const storage = storageError(err);
+  if (storage) return storage;
   const e = err as { type?: string; status?: number; message?: string; code?: string } | undefined;
   switch (e?.type) {
     case 'entity.parse.failed':

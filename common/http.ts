@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import { createServer as createHttpsServer } from 'node:https';
+import type express from 'express';
+import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
+import { bufferedBody } from './body-limit';
 import { AppError } from './errors';
 import type { Logger } from './logger';
+import { matchesSecret, secretDigest } from './secret';
 import { onSupervisorGone, tellSupervisor } from './supervised';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -23,10 +27,25 @@ export function requestId(generate: () => string = randomUUID): RequestHandler {
   };
 }
 
-/** JSON bodies only: a wrong Content-Type is a 415 that says what to send, a bad body a 400. */
+/** JSON bodies only: a wrong Content-Type is a 415 that says what to send, a bad body a 400, one
+ * over `limit` a 413 before it is read (common/body-limit.ts). `req.body` is the parsed value. */
 export function jsonBody(limit: string | number, types: string[] = ['application/json']): RequestHandler[] {
-  const parse = express.json({ limit, type: types, strict: false });
-  const requireJson: RequestHandler = function requireJson(req, _res, next) {
+  const read = bufferedBody(limit);
+  const parse: RequestHandler = function parseJson(req, _res, next) {
+    try {
+      req.body = parseJsonBody(req.body as Buffer);
+    } catch (err) {
+      return next(err);
+    }
+    next();
+  };
+  return [requireJson(types), read, parse];
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function requireJson(types: string[]): RequestHandler {
+  return function requireJson(req, _res, next) {
     const length = req.get('content-length');
     const hasBody = (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
     if (!hasBody) return next(new AppError('invalid_input', 'request body is empty; send a JSON object'));
@@ -38,9 +57,14 @@ export function jsonBody(limit: string | number, types: string[] = ['application
         ),
       );
     }
+    const charset = CHARSET.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return next(
+        new AppError('unsupported_media_type', `charset "${charset}" is not supported; send UTF-8 JSON`),
+      );
+    }
     next();
   };
-  return [requireJson, parse];
 }
 
 /** res.json for plain node:http responses. */
@@ -52,10 +76,41 @@ export function writeJson(res: ServerResponse, body: unknown, status = 200): voi
   res.end(text);
 }
 
-export function metricsHandler(registry: Registry): RequestHandler {
-  return async function serveMetrics(_req, res) {
+/** JSON.parse of a UTF-8 body, without a leading byte order mark; a 400 that quotes the parser. */
+export function parseJsonBody(raw: Buffer): unknown {
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  try {
+    return JSON.parse((bom ? raw.subarray(3) : raw).toString('utf8'));
+  } catch (err) {
+    throw new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** GET /metrics; with a token, only for `Authorization: Bearer <token>` (the page names upstream
+ * URLs and models, which callers of the data plane need not see). */
+export function metricsHandler(
+  registry: Registry,
+  token?: string,
+  /** The text to serve, when it is not this registry's own (a cluster worker answers for all). */
+  text: () => Promise<string> = () => registry.metrics(),
+): RequestHandler {
+  const known = token === undefined ? undefined : [secretDigest(token)];
+  return async function serveMetrics(req, res, next) {
+    if (known) {
+      const given = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (given === undefined || !matchesSecret(known, given)) {
+        return next(
+          new AppError(
+            'unauthorized',
+            'GET /metrics needs Authorization: Bearer <METRICS_TOKEN> on this service',
+            undefined,
+            { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+          ),
+        );
+      }
+    }
     res.setHeader('Content-Type', registry.contentType);
-    res.end(await registry.metrics());
+    res.end(await text());
   };
 }
 
@@ -66,6 +121,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ListenOptions {
+  /** Time to receive the headers; Node's default is 60 s. */
+  headersTimeoutMs?: number;
+  /** Time to receive the whole request, body included; Node's default is 300 s, which lets a body
+   * that never ends hold a connection for five minutes. */
+  requestTimeoutMs?: number;
+  /** Serve HTTPS with this certificate and key (common/tls.ts). */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
+}
+
 /** Listens, logs one `listening` line with the bound port (integration tests start services with
  * PORT=0 and read it), and tells a supervising `modelgate up` the port, or the reason it failed,
  * over IPC. */
@@ -74,9 +139,24 @@ export function listen(
   port: number,
   host: string,
   logger: Logger,
+  options: ListenOptions = {},
 ): Promise<RunningServer> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
   return new Promise((resolve, reject) => {
-    const server = createServer(app as RequestListener).listen(port, host);
+    const serverOptions = {
+      requestTimeout,
+      headersTimeout,
+      // Node enforces both timeouts by sweeping connections, every 30 s by default: a 2 s timeout
+      // would then close a connection up to 32 s late.
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeout / 2))),
+    };
+    const server: Server = (
+      options.tls
+        ? createHttpsServer({ ...serverOptions, ...options.tls }, app as RequestListener)
+        : createServer(serverOptions, app as RequestListener)
+    ).listen(port, host);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.once('error', (err: NodeJS.ErrnoException) => {
       const failed = {
@@ -90,7 +170,8 @@ export function listen(
     server.once('listening', () => {
       const address = server.address();
       const boundPort = typeof address === 'object' && address ? address.port : port;
-      const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+      const scheme = options.tls ? 'https' : 'http';
+      const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
       logger.info('listening', { event: 'listening', port: boundPort, url });
       void tellSupervisor({ type: 'listening', port: boundPort, url });
       resolve({

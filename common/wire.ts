@@ -197,9 +197,18 @@ export const routeVersionSchema = z.object({
   feature_spec: featureSpecSchema.optional(),
 });
 
+/** The experiment a model is running (gateways tag prediction records with its id). */
+export const routeExperimentSchema = z.object({
+  id: z.string(),
+  control: z.string(),
+  candidates: z.array(z.string()),
+  unit: z.enum(['request', 'user']),
+});
+
 export const routeModelSchema = z.object({
   policy: z.custom<Policy>(),
   versions: z.record(z.string(), routeVersionSchema),
+  experiment: routeExperimentSchema.optional(),
 });
 
 /** `GET /routes`: everything a gateway needs to route, versioned by `revision` (also the ETag). */

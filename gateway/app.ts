@@ -55,6 +55,8 @@ export interface GatewayDeps {
   /** The online feature store, for requests naming an entity (tracking/features). */
   featureStore?: FeatureStore;
   version?: string;
+  /** /metrics text for the whole node:cluster when GATEWAY_WORKERS > 1 (gateway/workers.ts). */
+  metricsText?(): Promise<string>;
 }
 
 export interface Gateway {
@@ -204,6 +206,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     logger,
     now,
     onTable,
+    emptyGraceMs: config.ROUTES_EMPTY_GRACE_MS,
     onStatus: (s) => {
       tableStatus = s;
       metrics.tableStale.set(s.stale ? 1 : 0);
@@ -219,6 +222,7 @@ export function createApp(deps: GatewayDeps): Gateway {
         now,
         routes: () => table.current(),
         adminToken: config.ADMIN_TOKEN,
+        experimentLookMs: config.EXPERIMENT_LOOK_MS,
       })
     : undefined;
   const record = evidence ? (r: PredictionRecord) => evidence.record(r) : () => undefined;
@@ -259,7 +263,8 @@ export function createApp(deps: GatewayDeps): Gateway {
     res.json(openapi);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
-  app.get('/metrics', metricsHandler(deps.metrics));
+  // A cluster worker answers with the whole cluster's metrics, behind the same token check.
+  app.get('/metrics', metricsHandler(deps.metrics, config.METRICS_TOKEN, deps.metricsText));
   const statusDeps = {
     plane,
     now,

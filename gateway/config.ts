@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
 import { trackingEnvFields } from '../tracking/config';
 import { featureStoreEnvFields } from '../tracking/features/open';
 
@@ -48,6 +48,8 @@ const GatewayEnv = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Gateway processes sharing the port (node:cluster); 1 runs in this process. */
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Response cache (model, version, hash of the input) bounded in bytes; 0 turns it off. */
   RESPONSE_CACHE_BYTES: z.coerce.number().int().min(0).default(0),
   /** Outlier ejection: consecutive failures that eject, first and longest ejection, latency factor. */
@@ -61,6 +63,10 @@ const GatewayEnv = z.object({
   SHADOW_MAX_CONCURRENCY: z.coerce.number().int().min(0).default(16),
   /** Long-poll window asked of the registry's GET /routes?wait=N. */
   ROUTES_WAIT_S: z.coerce.number().int().min(0).max(120).default(20),
+  /** How long the instances of a model are kept when a table from the registry has none left for
+   * it (a restarting registry); 0 turns the guard off. */
+  ROUTES_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  ...serverEnvFields(30_000),
   /** Guards the admin-only reads (GET /predictions). */
   ADMIN_TOKEN: envFields.optionalString(),
   ...trackingEnvFields,

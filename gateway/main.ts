@@ -1,5 +1,6 @@
 /** The gateway process: reads the environment once, builds the dependencies, listens, and stops
  * cleanly on SIGTERM. */
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
@@ -7,13 +8,18 @@ import { ConfigError } from '../common/config';
 import { listen, onShutdown } from '../common/http';
 import { createLogger } from '../common/logger';
 import { packageVersion } from '../common/package-info';
+import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
-import { createEvidenceStore } from '../tracking/evidence-store';
+import type { EvidenceStore } from '../tracking/evidence-store';
 import { createFeatureStore, usesRedis } from '../tracking/features/open';
+import { startEvidenceStore } from '../tracking/service-store';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
+import { redact } from '../tracking/store/dialect';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import type { FetchRoutes } from './routing/table';
+import { undiciClientFactory } from './upstream/pool';
+import { clusterMetricsText, runPrimary } from './workers';
 
 export function registryRoutesFetcher(registryUrl: string, waitSeconds: number): FetchRoutes {
   const base = registryUrl.replace(/\/+$/, '');
@@ -69,8 +75,10 @@ function registryMetadataFetcher(registryUrl: string) {
 
 export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: ReturnType<typeof loadGatewayConfig>;
+  let tls: TlsSettings;
   try {
     config = loadGatewayConfig(env);
+    tls = loadTls(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -79,15 +87,41 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     throw err;
   }
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
+    return runPrimary({
+      workers: config.GATEWAY_WORKERS,
+      logger,
+      host: config.HOST,
+      // Migrations once, before any worker opens the store.
+      prepare: async () => {
+        if (!config.TRACKING_ENABLED) return;
+        const database = await openDatabase(config.DATABASE_URL).catch((err: unknown) => {
+          if (err instanceof DatabaseOpenError) {
+            process.stderr.write(`modelgate gateway: ${err.message}\n`);
+            process.exit(1);
+          }
+          throw err;
+        });
+        await database.close();
+      },
+    });
+  }
+  // Route polls and metadata reads go through undici's request() and its global dispatcher.
+  trustForOutgoingCalls(tls.ca);
   // The store must open at start-up (a wrong DATABASE_URL is a deployment error, said at once);
-  // once open, its failures only cost records and 503s on the reads, never a prediction. The
-  // embedded feature store lives in the same database, so it opens without tracking too.
-  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  // once open, its failures only cost records and 503s on the reads, never a prediction.
+  const metrics = new Registry();
+  let evidence: EvidenceStore | undefined;
+  // The embedded feature store lives in the evidence store's database, so it opens without tracking too.
+  let featureDatabase: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
-    if (config.TRACKING_ENABLED || !usesRedis(config))
-      database = await openDatabase(config.DATABASE_URL, {
-        onPoolError: (err) => logger.warn('evidence store connection lost', { error: err.message }),
+    if (config.TRACKING_ENABLED) {
+      evidence = await startEvidenceStore({ config, metrics, warn: (m, fields) => logger.warn(m, fields) });
+    } else if (!usesRedis(config)) {
+      featureDatabase = await openDatabase(config.DATABASE_URL, {
+        onPoolError: (err) => logger.warn('feature store connection lost', { error: err.message }),
       });
+    }
   } catch (err) {
     if (err instanceof DatabaseOpenError) {
       process.stderr.write(`modelgate gateway: ${err.message}\n`);
@@ -95,33 +129,15 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     }
     throw err;
   }
-  const metrics = new Registry();
-  let lastStoreError = 0;
-  const evidence =
-    !config.TRACKING_ENABLED || !database
-      ? undefined
-      : createEvidenceStore({
-          database,
-          now: Date.now,
-          flushMs: config.TRACKING_FLUSH_MS,
-          bufferRows: config.TRACKING_BUFFER_ROWS,
-          retentionDays: config.RETENTION_DAYS,
-          metrics,
-          onError: (what, err) => {
-            // One line every 10 s at most while the database is away; the metrics count every failure.
-            if (Date.now() - lastStoreError < 10_000) return;
-            lastStoreError = Date.now();
-            logger.warn('evidence store failed', { what, error: String(err) });
-          },
-        });
   const featureStore = createFeatureStore({
     config,
-    db: database?.db,
+    db: evidence?.database?.db ?? featureDatabase?.db,
     now: Date.now,
     onError: (err) =>
       logger.warn('feature store unreachable', { event: 'feature_store', error: err.message }),
   });
   const gateway = createApp({
+    featureStore,
     config,
     logger,
     metrics,
@@ -129,23 +145,29 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     random: Math.random,
     fetchRoutes: registryRoutesFetcher(config.REGISTRY_URL, config.ROUTES_WAIT_S),
     fetchMetadata: registryMetadataFetcher(config.REGISTRY_URL),
+    ...(tls.ca
+      ? { upstreamClient: undiciClientFactory(config.UPSTREAM_MAX_CONCURRENCY, { ca: tls.ca }) }
+      : {}),
     ...(evidence ? { evidence } : {}),
-    featureStore,
+    ...(cluster.isWorker ? { metricsText: clusterMetricsText(metrics) } : {}),
     version: packageVersion(__dirname),
   });
   gateway.start();
-  const server = await listen(gateway.handler, config.PORT, config.HOST, logger);
+  const server = await listen(gateway.handler, config.PORT, config.HOST, logger, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    tls: tls.server,
+  });
   logger.info('gateway started', {
     registry: config.REGISTRY_URL,
-    database: database?.url ?? 'none (TRACKING_ENABLED=false)',
+    database: evidence ? redact(config.DATABASE_URL) : 'none (TRACKING_ENABLED=false)',
     instance: randomUUID(),
   });
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
     await featureStore.close();
-    // The evidence store closes the database it was given; without tracking it is ours to close.
-    if (evidence) await evidence.close();
-    else await database?.close();
+    await evidence?.close();
+    await featureDatabase?.close();
   });
 }

@@ -1,4 +1,5 @@
-/** The gateway's series, per docs/metrics.md. Built once per app on the registry passed in. */
+/** The gateway's series, per docs/metrics.md. Built once per app on the registry passed in. Gauges
+ * carry a cluster aggregator (GATEWAY_WORKERS > 1): workers agree on them, so summing would multiply. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { collectProcessMetrics } from '../common/process-metrics';
 
@@ -76,18 +77,21 @@ export function createGatewayMetrics(
       help: 'Configured weight from the policy.',
       labelNames: ['model', 'version'],
       registers,
+      aggregator: 'max',
     }),
     circuitState: new Gauge({
       name: 'modelgate_gateway_circuit_state',
       help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open (or back from an ejection), 2 open or ejected.',
       labelNames: ['model', 'version', 'upstream'],
       registers,
+      aggregator: 'max',
     }),
     upstreamDeadline: new Gauge({
       name: 'modelgate_gateway_upstream_deadline_seconds',
       help: 'Deadline each upstream call of a version gets now: a multiple of its recent p99, floored and capped.',
       labelNames: ['model', 'version'],
       registers,
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const d of options.upstreamDeadlines?.() ?? []) this.labels(d.model, d.version).set(d.ms / 1000);
@@ -103,6 +107,7 @@ export function createGatewayMetrics(
       name: 'modelgate_gateway_response_cache_hit_ratio',
       help: 'Share of response cache lookups answered from the cache since start (0 while the cache is off or unused).',
       registers,
+      aggregator: 'average',
       collect() {
         const c = options.responseCache?.();
         if (c?.enabled && c.hits + c.misses > 0) this.set(c.hits / (c.hits + c.misses));
@@ -128,16 +133,19 @@ export function createGatewayMetrics(
       help: 'Instances in the routing table.',
       labelNames: ['model', 'version'],
       registers,
+      aggregator: 'max',
     }),
     tableRevision: new Gauge({
       name: 'modelgate_gateway_routing_table_revision',
       help: 'Revision of the routing table in use.',
       registers,
+      aggregator: 'max',
     }),
     tableAge: new Gauge({
       name: 'modelgate_gateway_routing_table_age_seconds',
       help: 'Seconds since the registry last answered.',
       registers,
+      aggregator: 'max',
       collect() {
         const age = tableAgeSeconds();
         if (age !== undefined) this.set(age);
@@ -147,6 +155,7 @@ export function createGatewayMetrics(
       name: 'modelgate_gateway_routing_table_stale',
       help: '1 when serving from a table the registry could not refresh.',
       registers,
+      aggregator: 'max',
     }),
     predictions: new Counter({
       name: 'modelgate_predictions_total',

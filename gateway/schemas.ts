@@ -3,6 +3,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { nameSchema } from '../common/wire';
+import { EXAMPLE_MODEL, EXAMPLE_ROWS } from './openapi/examples';
 
 extendZodWithOpenApi(z);
 
@@ -94,18 +95,7 @@ export const predictRequestSchema = z
       });
   })
   .openapi('PredictRequest', {
-    example: {
-      model: 'penguins',
-      features: {
-        bill_length_mm: 39.1,
-        bill_depth_mm: 18.7,
-        flipper_length_mm: 181,
-        body_mass_g: 3750,
-        island: 'Torgersen',
-        sex: 'male',
-      },
-      user_id: 'u-17',
-    },
+    example: { model: EXAMPLE_MODEL, features: [...EXAMPLE_ROWS[0]!], user_id: 'u-17' },
   });
 
 export const predictBatchRequestSchema = (maxRows: number) =>
@@ -147,7 +137,7 @@ export const predictBatchRequestSchema = (maxRows: number) =>
       }
     })
     .openapi('PredictBatchRequest', {
-      example: { model: 'penguins', instances: [[39.1, 18.7, 181, 3750, 0, 0, 1, 1]] },
+      example: { model: EXAMPLE_MODEL, instances: EXAMPLE_ROWS.map((r) => [...r]) },
     });
 
 const failoverSchema = z
@@ -164,6 +154,16 @@ export const rowPredictionSchema = z
   })
   .openapi('RowPrediction');
 
+/** A batch row also carries its own id, `<request id>:<row>`, which POST /feedback accepts. */
+export const batchRowPredictionSchema = rowPredictionSchema
+  .extend({
+    request_id: z.string().openapi({
+      description:
+        'This row\'s id: the batch\'s request id, a colon and the row index (e.g. "…:0"); send it to POST /feedback.',
+    }),
+  })
+  .openapi('BatchRowPrediction');
+
 export const predictResponseSchema = rowPredictionSchema
   .extend({
     model: z.string(),
@@ -175,13 +175,7 @@ export const predictResponseSchema = rowPredictionSchema
 
 export const predictBatchResponseSchema = z
   .object({
-    predictions: z.array(
-      rowPredictionSchema.extend({
-        request_id: z
-          .string()
-          .openapi({ description: 'The row\'s id for POST /feedback: "<request_id>:<row>".' }),
-      }),
-    ),
+    predictions: z.array(batchRowPredictionSchema),
     model: z.string(),
     version: z.string(),
     request_id: z.string(),

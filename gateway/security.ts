@@ -1,6 +1,6 @@
 /** API keys and per-caller rate limiting for the prediction endpoints. */
-import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../common/errors';
+import { matchesSecret, secretDigest } from '../common/secret';
 
 function presentedKey(
   authorization: string | undefined,
@@ -11,10 +11,16 @@ function presentedKey(
   return m?.[1]?.trim();
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+const digests = new WeakMap<readonly string[], Buffer[]>();
+
+/** The configured keys' digests, computed once per key list. */
+function keyDigests(keys: readonly string[]): Buffer[] {
+  let known = digests.get(keys);
+  if (!known) {
+    known = keys.map(secretDigest);
+    digests.set(keys, known);
+  }
+  return known;
 }
 
 /** Checks the presented key (with no keys configured the endpoints are open, as DESIGN.md says);
@@ -35,7 +41,8 @@ export function checkApiKey(
       { 'WWW-Authenticate': 'Bearer' },
     );
   }
-  if (!keys.some((k) => safeEqual(k, key))) {
+  // Hashing both sides keeps a length mismatch from returning early (and so from timing).
+  if (!matchesSecret(keyDigests(keys), key)) {
     return new AppError('unauthorized', 'the API key is not valid', undefined, {
       'WWW-Authenticate': 'Bearer error="invalid_token"',
     });

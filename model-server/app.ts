@@ -11,6 +11,7 @@ import {
 } from '../common/errors';
 import { metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
+import { securityHeaders } from '../common/security-headers';
 import { type Batcher, createBatcher } from './batcher';
 import type { ModelServerConfig } from './config';
 import type { ModelServerMetrics } from './metrics';
@@ -25,7 +26,8 @@ export interface DriftObserver {
 }
 
 export interface ModelServerDeps {
-  config: Pick<ModelServerConfig, 'MAX_BATCH_SIZE' | 'MAX_BATCH_DELAY_MS' | 'MAX_QUEUE_ROWS' | 'BODY_LIMIT'>;
+  config: Pick<ModelServerConfig, 'MAX_BATCH_SIZE' | 'MAX_BATCH_DELAY_MS' | 'MAX_QUEUE_ROWS' | 'BODY_LIMIT'> &
+    Partial<Pick<ModelServerConfig, 'METRICS_TOKEN'>>;
   logger: Logger;
   /** The app's own prom-client Registry, already holding `metrics`. */
   registry: Registry;
@@ -120,9 +122,10 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestId());
+  app.use(securityHeaders().middleware);
   app.use(closeWhenDraining);
   app.use(countRequests);
-  app.get('/metrics', metricsHandler(deps.registry));
+  app.get('/metrics', metricsHandler(deps.registry, config.METRICS_TOKEN));
   app.use(createOipV2Router(protocolDeps));
   app.use(createTfServingRouter(protocolDeps));
   app.use(notFoundHandler());

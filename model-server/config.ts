@@ -1,6 +1,6 @@
 /** The model-server's environment, parsed once by main.ts and passed inward frozen. */
 import { z } from 'zod';
-import { ConfigError, envFields, parseEnv } from '../common/config';
+import { ConfigError, envFields, parseEnv, serverEnvFields } from '../common/config';
 import { modelNameSchema, versionNameSchema } from '../common/wire';
 
 /** "8mb", "512kb", "1048576": the forms body-parser understands, checked here so a typo stops start-up. */
@@ -33,6 +33,7 @@ export const modelServerEnvSchema = z.object({
   DRIFT_WINDOW_SECONDS: envFields.positiveInt(600),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  ...serverEnvFields(30_000),
 });
 
 export type ModelServerEnv = z.output<typeof modelServerEnvSchema>;

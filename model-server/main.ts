@@ -10,6 +10,7 @@ import { ArtifactError } from '../common/model-artifact';
 import { packageVersion } from '../common/package-info';
 import { tellSupervisor } from '../common/supervised';
 import { loadTf } from '../common/tfjs';
+import { loadTls, trustForOutgoingCalls } from '../common/tls';
 import { createApp } from './app';
 import { loadConfig, type ModelFlags } from './config';
 import { createDriftMonitor } from './drift/monitor';
@@ -21,6 +22,8 @@ const HEARTBEAT_TIMEOUT_MS = 1500;
 
 export async function runModelServer(flags: ModelFlags): Promise<void> {
   const config = loadConfig(flags);
+  const tls = loadTls(config);
+  trustForOutgoingCalls(tls.ca);
   const logger = createLogger({
     service: 'model-server',
     level: config.LOG_LEVEL,
@@ -64,7 +67,11 @@ export async function runModelServer(flags: ModelFlags): Promise<void> {
     serverVersion: packageVersion(__dirname),
   });
 
-  const running = await listen(server.app, config.PORT, config.HOST, logger);
+  const running = await listen(server.app, config.PORT, config.HOST, logger, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    tls: tls.server,
+  });
   const publicUrl = config.PUBLIC_URL ?? running.url;
   const heartbeat = createHeartbeat({
     registryUrl: config.REGISTRY_URL,

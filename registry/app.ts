@@ -3,25 +3,38 @@
  * the files themselves under the store lock. */
 import { rm } from 'node:fs/promises';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { AppError, errorMiddleware, notFoundHandler } from '../common/errors';
+import { AppError, errorMiddleware, notFoundHandler, storageError } from '../common/errors';
 import { jsonBody, metricsHandler, requestId } from '../common/http';
 import type { Logger } from '../common/logger';
+import { securityHeaders } from '../common/security-headers';
 import { heartbeatSchema, inputWidth, type Policy } from '../common/wire';
+import type { ExperimentGauges } from '../tracking/experiments/gauges';
+import type { ExperimentRepository } from '../tracking/experiments/repository';
+import { parsePredictionsQuery } from '../tracking/predictions-params';
+import type { PredictionFilter, PredictionPage } from '../tracking/predictions-query';
+import type { EvidenceSchema } from '../tracking/store/schema';
 import { pageAudit, readAudit } from './audit-log';
 import { requireAdmin, requireInstanceToken } from './auth';
 import type { RegistryConfig } from './config';
+import { consoleRouter } from './console';
+import { fetchMetrics, type ReadMetrics, readModelDrift } from './drift/readings';
+import { createRegistryExperiments } from './experiments';
 import type { VerifyInstance } from './instance-verify';
-import type { Instances } from './instances';
+import type { Instance, Instances } from './instances';
 import type { RegistryMetrics } from './metrics';
+import type { RolloutController } from './rollouts/executor';
+import { rolloutRouter } from './rollouts/router';
 import { buildRoutesModels, type RoutesTable } from './routes';
 import type { Actor, Catalog, ModelStore } from './store/model-store';
 import { assertName } from './store/paths';
 import { defaultPolicy, parseIfMatch, readPolicy } from './store/policies';
-import { type ArtifactCheck, discardBody, receiveUpload, verifyUpload } from './upload';
+import { type ArtifactCheck, receiveUpload, refuseBody, verifyUpload } from './upload';
 
 export interface RegistryDeps {
-  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'>;
+  config: Pick<RegistryConfig, 'adminTokens' | 'instanceTokens' | 'maxUploadBytes' | 'instanceTtlMs'> &
+    Partial<Pick<RegistryConfig, 'metricsToken'>>;
   logger: Logger;
   metricsRegistry: Registry;
   metrics: RegistryMetrics;
@@ -29,8 +42,28 @@ export interface RegistryDeps {
   instances: Instances;
   routes: RoutesTable;
   checkArtifact: ArtifactCheck;
+  /** Fetches an instance's /metrics text, for the drift read (default: HTTP with a 2 s deadline). */
+  readMetrics?: ReadMetrics;
+  /** Stored prediction rows with their feedback, from the evidence store (DATABASE_URL); without
+   * it GET /models/:m/predictions answers 404. */
+  predictions?: (filter: PredictionFilter) => Promise<PredictionPage>;
+  /** The built console (dist/console); undefined or missing answers /console with a 404 saying so. */
+  consoleDir?: string;
+  /** The rollout controller; without it the rollout endpoints answer 404. */
+  rollouts?: RolloutController;
+  now?: () => number;
   /** Proves a new instance serves the model and version it claims before it joins routing. */
   verifyInstance: VerifyInstance;
+  /** Experiments in the evidence store (DATABASE_URL); without it the experiment API is absent. */
+  experiments?: {
+    repository: ExperimentRepository;
+    db: Kysely<EvidenceSchema>;
+    now(): number;
+    lookEveryMs: number;
+    gauges?: ExperimentGauges;
+  };
+  /** Called with the live instances whenever the routing table is rebuilt (main.ts saves them). */
+  onInstances?(list: readonly Instance[]): void;
 }
 
 export interface RegistryApp {
@@ -41,6 +74,8 @@ export interface RegistryApp {
   sweep(): void;
   /** Ends held long-polls (with 304) so the server can close promptly. */
   close(): void;
+  /** Recomputes the verdict gauges of running experiments (on a timer in main.ts). */
+  publishExperimentGauges(): Promise<void>;
 }
 
 const MAX_WAIT_SECONDS = 60;
@@ -76,15 +111,27 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   const admin = requireAdmin(deps.config.adminTokens);
+  const readMetrics = deps.readMetrics ?? fetchMetrics(2000);
   const instanceAuth = requireInstanceToken(deps.config.instanceTokens);
   const json = jsonBody('256kb');
   const shutdown = new AbortController();
   let catalog: Catalog = new Map();
   let refreshing: Promise<void> = Promise.resolve();
+  const experiments = deps.experiments
+    ? createRegistryExperiments({
+        ...deps.experiments,
+        logger,
+        admin,
+        policyOf: (model) => modelEntry(model).policy,
+        changed: () => refresh(),
+      })
+    : undefined;
 
   function publishRoutes(): void {
-    if (routes.update(buildRoutesModels(catalog, instances)))
+    if (routes.update(buildRoutesModels(catalog, instances, experiments?.routing()))) {
       metrics.routesRevision.set(routes.current().revision);
+      deps.onInstances?.(instances.list());
+    }
     metrics.liveInstances.reset();
     for (const [model, entry] of catalog) {
       for (const v of entry.versions.keys())
@@ -94,6 +141,13 @@ export function createApp(deps: RegistryDeps): RegistryApp {
 
   async function rescan(): Promise<void> {
     catalog = await store.catalog();
+    if (experiments) {
+      try {
+        await experiments.sync(new Map([...catalog].map(([name, entry]) => [name, entry.policy])));
+      } catch (err) {
+        logger.warn('could not bring experiments in step with policies', { error: String(err) });
+      }
+    }
     metrics.policyRevision.reset();
     for (const [model, entry] of catalog) metrics.policyRevision.set({ model }, entry.policy.revision);
     publishRoutes();
@@ -150,7 +204,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     next();
   };
 
-  app.use(requestId(), countRequests);
+  app.use(requestId(), securityHeaders().middleware, countRequests);
 
   app.get('/health', (_req, res) => {
     res.json({
@@ -160,7 +214,8 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       routes_revision: routes.current().revision,
     });
   });
-  app.get('/metrics', metricsHandler(deps.metricsRegistry));
+  app.get('/metrics', metricsHandler(deps.metricsRegistry, deps.config.metricsToken));
+  app.use('/console', consoleRouter(deps.consoleDir));
 
   app.get('/models', (_req, res) => {
     sweep();
@@ -229,7 +284,8 @@ export function createApp(deps: RegistryDeps): RegistryApp {
   const adminUpload: RequestHandler = function adminUpload(req, res, next) {
     admin(req, res, (err?: unknown) => {
       if (err === undefined) return next();
-      discardBody(req, deps.config.maxUploadBytes).then(() => next(err), next);
+      refuseBody(req, deps.config.maxUploadBytes);
+      next(err);
     });
   };
 
@@ -238,7 +294,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     try {
       model = param(req, 'model', 'model');
     } catch (err) {
-      await discardBody(req, deps.config.maxUploadBytes);
+      refuseBody(req, deps.config.maxUploadBytes);
       throw err;
     }
     const upload = await receiveUpload(req, store.root, deps.config.maxUploadBytes);
@@ -294,6 +350,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     }
     const policy = await store.updatePolicy(model, req.body, ifMatch, actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     logger.info('policy updated', { model, revision: policy.revision, who: actorOf(res).who });
     sendPolicy(res, policy);
   });
@@ -316,6 +373,7 @@ export function createApp(deps: RegistryDeps): RegistryApp {
       actorOf(res),
     );
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
   });
 
@@ -324,7 +382,55 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     const alias = param(req, 'alias', 'alias');
     const policy = await store.deleteAlias(model, alias, parseIfMatch(req.get('if-match')), actorOf(res));
     await refresh();
+    deps.rollouts?.poke(model);
     sendPolicy(res, policy);
+  });
+
+  app.get('/models/:model/drift', async (req, res) => {
+    sweep();
+    const model = param(req, 'model', 'model');
+    const entry = modelEntry(model);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json(
+      await readModelDrift({
+        model,
+        versions: [...entry.versions.values()],
+        instancesOf: (version) => instances.urlsOf(model, version),
+        readMetrics,
+      }),
+    );
+  });
+
+  // Stored rows are an admin read, as on the gateway's GET /predictions: they hold what callers sent.
+  app.get('/models/:model/predictions', admin, async (req, res) => {
+    const model = param(req, 'model', 'model');
+    modelEntry(model);
+    const filter = parsePredictionsQuery(req.query, {
+      modelInQuery: false,
+      usage:
+        'GET /models/:m/predictions takes version, feedback (correct|incorrect|unlabelled), since, until, limit, cursor',
+    });
+    if (!deps.predictions)
+      throw new AppError(
+        'not_found',
+        'this registry has no evidence store, so it holds no stored predictions',
+      );
+    let page: PredictionPage;
+    try {
+      page = await deps.predictions({ ...filter, model });
+    } catch (err) {
+      logger.warn('evidence store call failed', { what: 'listing predictions', error: String(err) });
+      throw new AppError(
+        'not_ready',
+        'the evidence store (DATABASE_URL) did not answer; retry shortly',
+        undefined,
+        {
+          'Retry-After': '2',
+        },
+      );
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(page);
   });
 
   app.get('/models/:model/audit', async (req, res) => {
@@ -389,8 +495,30 @@ export function createApp(deps: RegistryDeps): RegistryApp {
     res.json(table);
   });
 
+  if (deps.rollouts) {
+    app.use(rolloutRouter({ controller: deps.rollouts, admin, json, actorOf, now: deps.now ?? Date.now }));
+  }
+  if (experiments) app.use(experiments.router);
+
   app.use(notFoundHandler());
+  app.use(function countIoErrors(err: unknown, req: Request, _res: Response, next: (e: unknown) => void) {
+    const failure = storageError(err) ?? (err instanceof AppError ? err : undefined);
+    if (failure?.code === 'insufficient_storage') {
+      const op = req.route?.path ? `${req.method} ${req.baseUrl}${String(req.route.path)}` : req.method;
+      const code = String((failure.details as { errno?: string } | undefined)?.errno ?? 'unknown');
+      metrics.ioErrors.inc({ op, code });
+      logger.error('store write failed', { op, code, requestId: req.res?.locals.requestId });
+      return next(failure);
+    }
+    next(err);
+  });
   app.use(errorMiddleware(logger));
 
-  return { app, refresh, sweep, close: () => shutdown.abort() };
+  return {
+    app,
+    refresh,
+    sweep,
+    close: () => shutdown.abort(),
+    publishExperimentGauges: () => experiments?.publishGauges() ?? Promise.resolve(),
+  };
 }

@@ -11,7 +11,8 @@ export type AuditAction =
   | 'alias.delete'
   | 'version.create'
   | 'version.delete'
-  | 'policy.recovered';
+  | 'policy.recovered'
+  | 'rollout.transition';
 
 export interface AuditEntry {
   at: string;
@@ -22,6 +23,9 @@ export interface AuditEntry {
   request_id?: string;
   before: unknown;
   after: unknown;
+  /** Rollout transitions: the reason in words and the evidence it was decided on. */
+  why?: string;
+  evidence?: unknown;
 }
 
 export async function appendAudit(root: string, entry: AuditEntry): Promise<void> {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { envFields, parseEnv } from '../common/config';
+import { envFields, parseEnv, serverEnvFields } from '../common/config';
+import { loadTls, type TlsSettings } from '../common/tls';
+import { trackingEnvFields } from '../tracking/config';
 
 /** One `name:token` pair per admin; the name (never the token) is what audit.jsonl records. */
 const adminTokens = envFields.csv().transform((pairs, ctx) => {
@@ -37,8 +39,20 @@ export const RegistryEnv = z.object({
   /** How often the store is re-read, so changes made by another registry process on the same store
    * reach this process's routing table. Own writes are visible at once. */
   STORE_SCAN_MS: envFields.positiveInt(2000),
+  /** Longest wait between two looks of the rollout controller at the evidence. */
+  ROLLOUT_TICK_MS: envFields.positiveInt(2000),
+  ROLLOUT_WEBHOOK_TIMEOUT_MS: envFields.positiveInt(10_000),
+  ROLLOUT_WEBHOOK_ATTEMPTS: envFields.positiveInt(3),
+  ROLLOUT_WEBHOOK_BACKOFF_MS: envFields.positiveInt(500),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
+  /** The evidence store: experiments live there, their reports read it, and so do stored-prediction reads. */
+  DATABASE_URL: trackingEnvFields.DATABASE_URL,
+  EXPERIMENT_LOOK_MS: trackingEnvFields.EXPERIMENT_LOOK_MS,
+  /** How often the registry recomputes running experiments' gauges. */
+  EXPERIMENT_GAUGES_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  /** Uploads of up to MAX_UPLOAD_BYTES must arrive within REQUEST_TIMEOUT_MS. */
+  ...serverEnvFields(120_000),
 });
 
 export type RegistryConfig = Readonly<{
@@ -51,8 +65,17 @@ export type RegistryConfig = Readonly<{
   maxUploadBytes: number;
   instanceTtlMs: number;
   storeScanMs: number;
+  rolloutTickMs: number;
+  webhook: { timeoutMs: number; attempts: number; backoffMs: number };
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  databaseUrl: string;
+  experimentLookMs: number;
+  experimentGaugesMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  metricsToken: string | undefined;
+  tls: TlsSettings;
 }>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
@@ -71,7 +94,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     instanceTtlMs: e.INSTANCE_TTL_MS ?? 3 * e.HEARTBEAT_INTERVAL_MS,
     storeScanMs: e.STORE_SCAN_MS,
+    rolloutTickMs: e.ROLLOUT_TICK_MS,
+    webhook: Object.freeze({
+      timeoutMs: e.ROLLOUT_WEBHOOK_TIMEOUT_MS,
+      attempts: e.ROLLOUT_WEBHOOK_ATTEMPTS,
+      backoffMs: e.ROLLOUT_WEBHOOK_BACKOFF_MS,
+    }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    databaseUrl: e.DATABASE_URL,
+    experimentLookMs: e.EXPERIMENT_LOOK_MS,
+    experimentGaugesMs: e.EXPERIMENT_GAUGES_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    tls: loadTls(e),
   });
 }

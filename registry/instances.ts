@@ -22,6 +22,9 @@ export interface Instances {
   /** True when this exact instance is live (its first ready heartbeat was accepted). */
   has(model: string, version: string, url: string): boolean;
   list(): Instance[];
+  /** Takes instances saved before a restart (registry/instance-snapshot.ts); each gets one TTL to
+   * heartbeat again. Ones already known are left as they are. */
+  restore(saved: readonly { model: string; version: string; url: string; backend: string | null }[]): number;
   urlsOf(model: string, version: string): string[];
 }
 
@@ -66,6 +69,17 @@ export function createInstances(ttlMs: number, now: () => number): Instances {
         }
       }
       return dropped;
+    },
+    restore(saved) {
+      const t = now();
+      let restored = 0;
+      for (const i of saved) {
+        const key = keyOf(i.model, i.version, i.url);
+        if (byKey.has(key)) continue;
+        byKey.set(key, { ...i, backend: i.backend ?? undefined, lastSeenMs: t, firstSeenMs: t });
+        restored++;
+      }
+      return restored;
     },
     has(model, version, url) {
       return byKey.has(keyOf(model, version, url.replace(/\/+$/, '')));

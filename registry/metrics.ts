@@ -8,6 +8,7 @@ export interface RegistryMetrics {
   liveInstances: Gauge<'model' | 'version'>;
   writeDuration: Histogram<'kind'>;
   routesRevision: Gauge;
+  ioErrors: Counter<'op' | 'code'>;
 }
 
 export function createRegistryMetrics(registry: Registry, { defaults = true } = {}): RegistryMetrics {
@@ -36,6 +37,12 @@ export function createRegistryMetrics(registry: Registry, { defaults = true } = 
       help: 'Durable store writes (lock, temp file, fsync, rename, fsync of the folder, audit line).',
       labelNames: ['kind'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    ioErrors: new Counter({
+      name: 'modelgate_registry_io_errors_total',
+      help: 'Store writes that failed on the file system (answered 507), by route and errno (ENOSPC, EIO, ...).',
+      labelNames: ['op', 'code'],
       registers: [registry],
     }),
     routesRevision: new Gauge({

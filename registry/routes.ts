@@ -9,7 +9,11 @@ import { inputWidth } from '../common/wire';
 import type { Instances } from './instances';
 import type { Catalog } from './store/model-store';
 
-export function buildRoutesModels(catalog: Catalog, instances: Instances): Routes['models'] {
+export function buildRoutesModels(
+  catalog: Catalog,
+  instances: Instances,
+  experiments: ReadonlyMap<string, NonNullable<Routes['models'][string]['experiment']>> = new Map(),
+): Routes['models'] {
   const models: Routes['models'] = {};
   for (const [name, entry] of catalog) {
     const versions: Routes['models'][string]['versions'] = {};
@@ -22,7 +26,10 @@ export function buildRoutesModels(catalog: Catalog, instances: Instances): Route
         ...(md.inputs[0]!.feature_spec ? { feature_spec: md.inputs[0]!.feature_spec } : {}),
       };
     }
-    models[name] = { policy: entry.policy, versions };
+    const experiment = experiments.get(name);
+    models[name] = experiment
+      ? { policy: entry.policy, versions, experiment }
+      : { policy: entry.policy, versions };
   }
   return models;
 }

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import busboy from 'busboy';
 import type { Request } from 'express';
-import { AppError } from '../common/errors';
+import { closeAfterAnswer, declaredOverLimit, lingerBytesFor } from '../common/body-limit';
+import { AppError, storageError } from '../common/errors';
 import { assembleArtifacts, parseModelJson, sha256 } from '../common/model-artifact';
 import { type Metadata, metadataSchema, versionNameSchema } from '../common/wire';
 import { tempName } from './store/atomic-file';
@@ -15,27 +16,10 @@ import { tempName } from './store/atomic-file';
 /** A plain file name: no separators, no leading dot, nothing that could climb out of the folder. */
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const MAX_FILES = 64;
-const DRAIN_LIMIT_FACTOR = 4;
-
-/** Before refusing an upload (auth, name, size), read and drop its body so the client sees the
- * error rather than EPIPE; a body far over the limit is not worth reading and the socket is closed. */
-export async function discardBody(req: Request, maxBytes: number): Promise<void> {
-  const declared = Number(req.get('content-length'));
-  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_FACTOR * maxBytes) {
-    req.res?.setHeader('Connection', 'close');
-    return;
-  }
-  await drain(req);
-}
-
-/** Reads the rest of a request body and discards it; resolves when it ended or the client left. */
-function drain(req: Request): Promise<void> {
-  if (req.readableEnded || req.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    req.once('end', resolve);
-    req.once('close', resolve);
-    req.resume();
-  });
+/** Before refusing an upload (auth, name, size): the answer goes out at once, and the body is not
+ * read beyond a short linger (common/body-limit.ts). */
+export function refuseBody(req: Request, maxBytes: number): void {
+  if (req.res) closeAfterAnswer(req, req.res, lingerBytesFor(maxBytes));
 }
 
 export interface ReceivedUpload {
@@ -62,11 +46,8 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
       `Content-Type must be multipart/form-data with model.json, its weight shards and metadata.json as files, got "${req.get('content-type') ?? 'none'}"`,
     );
   }
-  const declared = Number(req.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    // Answering while the client is still sending makes most clients fail with EPIPE instead of
-    // showing the 413, so a modestly oversized body is read and thrown away first.
-    await discardBody(req, maxBytes);
+  if (declaredOverLimit(req, maxBytes) !== undefined) {
+    refuseBody(req, maxBytes);
     throw tooLarge(maxBytes);
   }
 
@@ -85,7 +66,10 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
         failed = true;
         req.unpipe(parser);
         for (const out of outputs) out.destroy();
-        drain(req).then(() => reject(err));
+        // Not drained: a body that goes on past the limit (or never ends) is cut off here.
+        req.pause();
+        refuseBody(req, maxBytes);
+        reject(err);
       };
       let parser: busboy.Busboy;
       try {
@@ -132,7 +116,11 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
         stream.on('limit', () => fail(tooLarge(maxBytes)));
         const written = new Promise<void>((done, bad) => {
           out.on('close', () => done());
-          out.on('error', bad);
+          out.on('error', (err) => {
+            // pipe() stops feeding a failed file but leaves busboy waiting on it: fail the upload now.
+            fail(storedFailure(err));
+            bad(err);
+          });
           stream.pipe(out);
         });
         // After a failure nobody awaits the writes, and the folder may vanish under one still opening;
@@ -157,8 +145,7 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
       parser.on('close', () => {
         Promise.all(writes).then(
           () => (failed ? undefined : resolve({ dir, files, fields })),
-          (err: Error) =>
-            fail(new AppError('invalid_input', `could not store an uploaded file: ${err.message}`)),
+          (err: Error) => fail(storedFailure(err)),
         );
       });
       req.on('aborted', () => fail(new AppError('invalid_input', 'upload was interrupted by the client')));
@@ -168,6 +155,11 @@ export async function receiveUpload(req: Request, root: string, maxBytes: number
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A file of the upload could not be written: 507 for a full or broken disk, else a plain 500. */
+function storedFailure(err: Error): AppError {
+  return storageError(err) ?? new AppError('internal', `could not store an uploaded file: ${err.message}`);
 }
 
 function tooLarge(maxBytes: number): AppError {

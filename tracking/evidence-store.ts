@@ -2,6 +2,8 @@
  * feedback, read the per-version evidence and the stored rows. Built on an opened database; owns the
  * batched writer and the retention sweeps. */
 import type { Registry } from 'prom-client';
+import { type ExperimentReport, experimentReport } from './experiments/report';
+import { createExperimentRepository } from './experiments/repository';
 import { candidateKeys, type FeedbackInput, type FeedbackOutcome, recordFeedback } from './feedback';
 import { createTrackingMetrics } from './metrics';
 import { listPredictions, type PredictionFilter, type PredictionPage } from './predictions-query';
@@ -18,11 +20,20 @@ import { PredictionWriter } from './writer';
 
 export interface EvidenceStore {
   readonly dialect: EvidenceDatabase['dialect'];
+  /** The opened database, for what else lives in it (the embedded feature store). */
+  readonly database?: EvidenceDatabase;
   readonly retentionDays: number;
   record(record: PredictionRecord): void;
   feedback(input: Omit<FeedbackInput, 'now' | 'expiredBefore'>): Promise<FeedbackOutcome>;
   evidence(scope: EvidenceScope): Promise<{ versions: VersionEvidence[]; since: number | undefined }>;
   predictions(filter: PredictionFilter): Promise<PredictionPage>;
+  /** The report of a stored experiment (tracking/experiments/report.ts), or undefined if unknown. */
+  experimentReport(options: {
+    model: string;
+    experimentId: string;
+    lookEveryMs: number;
+    driftOf?(version: string): Promise<number | null>;
+  }): Promise<ExperimentReport | undefined>;
   /** Writes buffered records now (tests, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -95,6 +106,7 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
 
   return {
     dialect: database.dialect,
+    database,
     retentionDays: options.retentionDays,
     record: (r) => w.push(r),
     async feedback(input) {
@@ -119,6 +131,11 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
       return { versions, since };
     },
     predictions: (filter) => listPredictions(db, filter),
+    async experimentReport(o) {
+      const experiment = await createExperimentRepository(db).get(o.model, o.experimentId);
+      if (!experiment) return undefined;
+      return experimentReport({ db, experiment, now: now(), lookEveryMs: o.lookEveryMs, driftOf: o.driftOf });
+    },
     flush: () => w.flush(),
     async close() {
       retention?.stop();

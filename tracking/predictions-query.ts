@@ -13,7 +13,12 @@ export interface PredictionFilter {
   until?: number | undefined;
   limit: number;
   cursor?: { createdAt: number; id: number } | undefined;
+  /** Only rows whose label matched the prediction, did not, or has not come yet. */
+  feedback?: FeedbackFilter | undefined;
 }
+
+export const FEEDBACK_FILTERS = ['correct', 'incorrect', 'unlabelled'] as const;
+export type FeedbackFilter = (typeof FEEDBACK_FILTERS)[number];
 
 export interface StoredPrediction {
   id: number;
@@ -84,6 +89,9 @@ export async function listPredictions(
   if (filter.version !== undefined) q = q.where('p.version', '=', filter.version);
   if (filter.since !== undefined) q = q.where('p.created_at', '>=', filter.since);
   if (filter.until !== undefined) q = q.where('p.created_at', '<', filter.until);
+  if (filter.feedback === 'unlabelled') q = q.where('f.request_id', 'is', null);
+  else if (filter.feedback !== undefined)
+    q = q.where('f.correct', '=', filter.feedback === 'correct' ? 1 : 0);
   const cursor = filter.cursor;
   if (cursor) {
     q = q.where((eb) =>

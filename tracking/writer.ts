@@ -110,20 +110,19 @@ export class PredictionWriter {
         const rows = batch.map(toRow);
         await this.options.db.transaction().execute(async (trx) => {
           await trx.insertInto('predictions').values(rows).execute();
-          for (const count of countsOf(rows)) {
-            await trx
-              .insertInto('prediction_counts')
-              .values(count)
-              .onConflict((oc) =>
-                oc
-                  .columns(['model', 'experiment_id', 'version', 'reason', 'ok', 'latency_bucket', 'hour'])
-                  .doUpdateSet((eb) => ({
-                    requests: eb('prediction_counts.requests', '+', eb.ref('excluded.requests')),
-                    rows: eb('prediction_counts.rows', '+', eb.ref('excluded.rows')),
-                  })),
-              )
-              .execute();
-          }
+          // One statement for the batch: its keys are distinct, as PostgreSQL requires of ON CONFLICT.
+          await trx
+            .insertInto('prediction_counts')
+            .values(countsOf(rows))
+            .onConflict((oc) =>
+              oc
+                .columns(['model', 'experiment_id', 'version', 'reason', 'ok', 'latency_bucket', 'hour'])
+                .doUpdateSet((eb) => ({
+                  requests: eb('prediction_counts.requests', '+', eb.ref('excluded.requests')),
+                  rows: eb('prediction_counts.rows', '+', eb.ref('excluded.rows')),
+                })),
+            )
+            .execute();
         });
         this.failures = 0;
         this.options.events?.written?.(batch.length);

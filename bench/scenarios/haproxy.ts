@@ -29,6 +29,7 @@ export function haproxyConfig(
   port: number,
   model: string,
   upstreams: { version: string; hostPort: string }[],
+  threads = 1,
 ): string {
   const [a, b] = upstreams;
   if (!a || !b) throw new Error('haproxy config needs two upstreams');
@@ -37,9 +38,9 @@ backend v${u.version}
   http-request set-path /v2/models/${model}/versions/${u.version}/infer
   http-reuse always
   server s${u.version} ${u.hostPort} maxconn 256`;
-  // One thread: the gateway is one Node.js process with one JS thread, so this compares like with like.
+  // One thread by default: the gateway is one Node.js process with one JS thread, like with like.
   return `global
-  nbthread 1
+  nbthread ${threads}
   maxconn 4096
 defaults
   mode http

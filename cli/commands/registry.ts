@@ -7,11 +7,12 @@ import type { Command } from 'commander';
 import { parseHttpUrl } from '../../common/config';
 import { parseModelJson } from '../../common/model-artifact';
 import { nameSchema, type Policy, policyInputSchema, unknownPolicyVersions } from '../../common/wire';
+import type { DriftAnswer } from '../../registry/drift/readings';
 import { runRegistry } from '../../registry/main';
-import { action, CliError, createOutput } from '../output';
+import { action, CliError, type Column, createOutput } from '../output';
 import { RegistryClient, type UploadFile } from '../registry-client';
 
-function client(): RegistryClient {
+export function client(): RegistryClient {
   let url: string;
   try {
     url = parseHttpUrl('REGISTRY_URL', process.env.REGISTRY_URL?.trim() || 'http://127.0.0.1:8100');
@@ -21,7 +22,7 @@ function client(): RegistryClient {
   return new RegistryClient(url, process.env.ADMIN_TOKEN?.trim() || undefined);
 }
 
-function name(kind: string, value: string): string {
+export function name(kind: string, value: string): string {
   if (!nameSchema.safeParse(value).success) {
     throw new CliError(
       `${kind} ${JSON.stringify(value)} is not a valid name: use lower-case letters, digits, ".", "_" and "-"`,
@@ -31,6 +32,56 @@ function name(kind: string, value: string): string {
 }
 
 const percent = (n: number) => `${n}%`;
+
+type DriftRow = {
+  version: string;
+  url: string;
+  rows: number | null;
+  feature: string;
+  psi: number | null;
+  ks: string;
+};
+
+/** One row per instance and feature; an instance without readings yet gets one row saying why. */
+export function driftRows(drift: DriftAnswer): DriftRow[] {
+  const rows: DriftRow[] = [];
+  for (const v of drift.versions) {
+    for (const i of v.instances) {
+      const base = { version: v.version, url: i.url, rows: i.window_rows };
+      if (!i.ok) rows.push({ ...base, feature: i.error ?? 'unreachable', psi: null, ks: '-' });
+      else if (i.features.every((f) => f.psi === null))
+        rows.push({ ...base, feature: '(too few rows in the window yet)', psi: null, ks: '-' });
+      else
+        for (const f of i.features)
+          rows.push({
+            ...base,
+            feature: f.name,
+            psi: f.psi,
+            ks:
+              f.ks === null
+                ? '-'
+                : `${f.ks.toFixed(3)}${f.ks_critical !== null && f.ks > f.ks_critical ? ' (significant)' : ''}`,
+          });
+    }
+  }
+  return rows;
+}
+
+const DRIFT_COLUMNS: Column<DriftRow>[] = [
+  { header: 'VERSION', value: (r) => r.version },
+  { header: 'INSTANCE', value: (r) => r.url },
+  { header: 'WINDOW ROWS', value: (r) => r.rows, align: 'right' },
+  { header: 'FEATURE', value: (r) => r.feature },
+  {
+    header: 'PSI',
+    value: (r) =>
+      r.psi === null
+        ? '-'
+        : `${r.psi.toFixed(3)}${r.psi > 0.25 ? ' (significant)' : r.psi >= 0.1 ? ' (moderate)' : ''}`,
+    align: 'right',
+  },
+  { header: 'KS', value: (r) => r.ks, align: 'right' },
+];
 
 /** "1=90" → {version: "1", weight: 90}. */
 export function parseSplit(pairs: readonly string[]): Policy['variants'] {
@@ -165,6 +216,19 @@ export function registerRegistryCommands(program: Command): void {
           ],
           detail,
         );
+      }),
+    );
+
+  program
+    .command('drift <model>')
+    .description(
+      "what each live model-server's drift monitor says: PSI and KS per feature against the training baseline",
+    )
+    .option('--json', 'print JSON for scripts')
+    .action(
+      action(async (model: string, opts: { json?: boolean }) => {
+        const drift = await client().getDrift(name('model', model));
+        createOutput(Boolean(opts.json)).table(driftRows(drift), DRIFT_COLUMNS, drift);
       }),
     );
 

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { parseHttpUrl } from '../../common/config';
 import type { ExperimentReport } from '../../gateway/experiments/report';
+import type { ExperimentReport as VerdictReport } from '../../tracking/experiments/report';
+import { registryClient } from './experiment';
 
 const pct = (x: number | null | undefined, digits = 1) =>
   x === null || x === undefined ? '-' : `${(x * 100).toFixed(digits)}%`;
@@ -64,6 +66,38 @@ export function formatReport(r: ExperimentReport): string {
   ].join('\n');
 }
 
+/** The report of a stored experiment: SRM first, then each comparison in words, then what to do. */
+export function formatExperimentReport(r: VerdictReport): string {
+  const e = r.experiment;
+  const arms = table([
+    ['version', 'role', 'requests', 'rows', 'errors', 'labelled', 'correct', 'units', 'p50 ms', 'p95 ms'],
+    ...r.arms.map((a) => [
+      a.version,
+      a.role,
+      String(a.requests),
+      String(a.rows),
+      String(a.errors),
+      String(a.labelled),
+      String(a.correct),
+      e.unit === 'user' ? String(a.units) : '-',
+      ms(a.latency_p50_ms),
+      ms(a.latency_p95_ms),
+    ]),
+  ]);
+  return [
+    `${r.model}: experiment ${e.id} (${e.status}${e.end_reason ? `: ${e.end_reason}` : ''}), control v${e.control}, unit ${e.unit}, since ${e.started_at}`,
+    `${r.srm.ok ? '' : '!! '}${r.srm.text}`,
+    '',
+    arms,
+    '',
+    ...r.comparisons.map((c) => c.text),
+    '',
+    `next: ${r.recommendation.text}`,
+    `(always-valid tests over ${r.looks.closed} looks of ${r.looks.every_ms / 1000} s, data through ${r.looks.through}; Holm-adjusted p-values)`,
+    '',
+  ].join('\n');
+}
+
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
@@ -73,7 +107,15 @@ export function registerReportCommand(program: Command): void {
     .argument('<model>', 'model name')
     .option('--json', 'print the report as JSON')
     .option('--gateway <url>', 'gateway base URL (default $GATEWAY_URL or http://127.0.0.1:8000)')
-    .action(async (model: string, options: { json?: boolean; gateway?: string }) => {
+    .option('--experiment <id>', "a stored experiment's report, from the registry (REGISTRY_URL)")
+    .action(async (model: string, options: { json?: boolean; gateway?: string; experiment?: string }) => {
+      if (options.experiment) {
+        const stored = await registryClient().experimentReport(model, options.experiment);
+        process.stdout.write(
+          options.json ? `${JSON.stringify(stored, null, 2)}\n` : formatExperimentReport(stored),
+        );
+        return;
+      }
       const base = parseHttpUrl(
         options.gateway ? '--gateway' : 'GATEWAY_URL',
         options.gateway ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000',
@@ -94,8 +136,10 @@ export function registerReportCommand(program: Command): void {
           (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`;
         throw new Error(`the gateway refused the report (${res.status}): ${message}`);
       }
-      process.stdout.write(
-        options.json ? `${JSON.stringify(body, null, 2)}\n` : formatReport(body as ExperimentReport),
-      );
+      const text =
+        body !== null && typeof body === 'object' && 'comparisons' in body
+          ? formatExperimentReport(body as VerdictReport)
+          : formatReport(body as ExperimentReport);
+      process.stdout.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : text);
     });
 }

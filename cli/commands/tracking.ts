@@ -74,6 +74,7 @@ export function registerTrackingCommands(program: Command): void {
     .argument('<model>', 'model name')
     .option('--version <v>', 'only this version')
     .option('--since <when>', 'only since a duration ago (30m, 1h, 7d) or an ISO time')
+    .option('--feedback <which>', 'only rows whose label was correct, incorrect, or unlabelled ones')
     .option('--limit <n>', 'at most this many rows (default 100; pages are followed)', '100')
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
@@ -85,6 +86,7 @@ export function registerTrackingCommands(program: Command): void {
           options: {
             version?: string;
             since?: string;
+            feedback?: string;
             limit: string;
             csv?: boolean;
             json?: boolean;
@@ -98,12 +100,20 @@ export function registerTrackingCommands(program: Command): void {
           const wanted = Number(options.limit);
           if (!Number.isInteger(wanted) || wanted < 1)
             throw new CliError('--limit must be a positive integer');
+          if (
+            options.feedback !== undefined &&
+            !['correct', 'incorrect', 'unlabelled'].includes(options.feedback)
+          )
+            throw new CliError(
+              `--feedback must be correct, incorrect or unlabelled, got "${options.feedback}"`,
+            );
           const token = process.env.ADMIN_TOKEN?.trim();
           const rows: PredictionRow[] = [];
           let cursor: string | null = null;
           do {
             const query = new URLSearchParams({ model, limit: String(Math.min(1000, wanted - rows.length)) });
             if (options.version) query.set('version', options.version);
+            if (options.feedback) query.set('feedback', options.feedback);
             if (options.since)
               query.set('since', new Date(parseSince(options.since, Date.now())).toISOString());
             if (cursor) query.set('cursor', cursor);

@@ -223,6 +223,7 @@ async function up(options: UpOptions): Promise<void> {
       `  gateway      ${gatewayUrl}   (POST /predict, /v2, /v1, /metrics)`,
       `  API docs     ${gatewayUrl}/docs`,
       `  registry     ${registryUrl}`,
+      `  console      ${registryUrl}/console   (models, traffic, experiments, rollouts, drift, audit)`,
       ...initial.map((s, i) => `  ${s.name.padEnd(12)} ${urls[i]}`),
       `  store        ${store}${seeded ? ' (new working copy of models/)' : ''}`,
       tokenLine,

@@ -8,10 +8,11 @@ import { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { Logger } from '../../common/logger';
-import { modelNameSchema, type Routes, versionNameSchema } from '../../common/wire';
+import { modelNameSchema, type Routes } from '../../common/wire';
 import type { EvidenceStore } from '../../tracking/evidence-store';
+import type { ExperimentReport as StoredExperimentReport } from '../../tracking/experiments/report';
 import type { FeedbackOutcome } from '../../tracking/feedback';
-import { decodeCursor, type PredictionPage } from '../../tracking/predictions-query';
+import { parsePredictionsQuery } from '../../tracking/predictions-params';
 import type { VersionEvidence } from '../../tracking/report-queries';
 import { requireAdminToken } from '../admin-token';
 import { driftOfInstances } from './instance-drift';
@@ -25,6 +26,8 @@ export interface ExperimentsDeps {
   logger: Logger;
   now(): number;
   routes(): Routes | undefined;
+  /** EXPERIMENT_LOOK_MS: the grid of looks of the always-valid report. */
+  experimentLookMs?: number;
   /** Guards GET /predictions; unset, that read is refused (403). */
   adminToken?: string | undefined;
 }
@@ -42,42 +45,6 @@ export const feedbackSchema = z
 export function experimentIdOf(routes: Routes | undefined, model: string): string | undefined {
   const route = routes?.models[model] as { experiment?: { id?: unknown } } | undefined;
   return typeof route?.experiment?.id === 'string' ? route.experiment.id : undefined;
-}
-
-const isoTime = z
-  .string()
-  .max(40)
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z')
-  .transform((v) => Date.parse(v));
-
-export const predictionsQuery = z
-  .object({
-    model: modelNameSchema.optional(),
-    version: versionNameSchema.optional(),
-    since: isoTime.optional(),
-    until: isoTime.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: z
-      .string()
-      .max(64)
-      .transform((v, ctx) => {
-        const c = decodeCursor(v);
-        if (!c)
-          ctx.addIssue({ code: 'custom', message: 'is not a cursor this gateway handed out (next_cursor)' });
-        return c;
-      })
-      .optional(),
-  })
-  .strict();
-
-function invalid(message: string, issues: readonly { path: PropertyKey[]; message: string }[]): AppError {
-  const details = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  const first = details[0];
-  return new AppError(
-    'invalid_input',
-    first ? `${message}: ${first.path || 'body'} ${first.message}` : message,
-    details,
-  );
 }
 
 function toStats(e: VersionEvidence, drift: VersionStats['drift']): VersionStats {
@@ -181,7 +148,7 @@ export function createExperiments(deps: ExperimentsDeps) {
     return { status: 201, body: answer };
   }
 
-  async function report(modelName: unknown): Promise<ExperimentReport> {
+  async function report(modelName: unknown): Promise<ExperimentReport | StoredExperimentReport> {
     const name = modelNameSchema.safeParse(modelName);
     if (!name.success)
       throw new AppError('invalid_input', `model name ${name.error.issues[0]?.message ?? 'is invalid'}`);
@@ -199,6 +166,18 @@ export function createExperiments(deps: ExperimentsDeps) {
       );
     }
     const experimentId = experimentIdOf(routes, model);
+    if (experimentId !== undefined) {
+      const current = await fromStore(logger, 'reading the experiment report', () =>
+        evidence.experimentReport({
+          model,
+          experimentId,
+          lookEveryMs: deps.experimentLookMs ?? 60_000,
+          driftOf: async (version) =>
+            (await driftOfInstances(route.versions[version]?.instances ?? []))?.psiMax ?? null,
+        }),
+      );
+      if (current) return current;
+    }
     const stored = await fromStore(logger, 'reading the report', () =>
       evidence.evidence({ model, experimentId }),
     );
@@ -237,27 +216,13 @@ export function createExperiments(deps: ExperimentsDeps) {
     const result = await feedback(req.body);
     res.status(result.status).json(result.body);
   });
-  async function predictions(query: unknown): Promise<PredictionPage> {
-    const parsed = predictionsQuery.safeParse(query);
-    if (!parsed.success)
-      throw invalid(
-        'GET /predictions takes model, version, since, until, limit, cursor',
-        parsed.error.issues,
-      );
-    const q = parsed.data;
-    if (q.since !== undefined && q.until !== undefined && q.since >= q.until)
-      throw new AppError('invalid_input', 'since must be before until');
-    const page = await fromStore(logger, 'listing predictions', () =>
-      evidence.predictions({
-        model: q.model,
-        version: q.version,
-        since: q.since,
-        until: q.until,
-        limit: q.limit,
-        cursor: q.cursor,
-      }),
-    );
-    return page;
+  /** GET /predictions, also behind GraphQL's `predictions` query (the caller checks the token). */
+  async function predictions(query: unknown) {
+    const filter = parsePredictionsQuery(query as Record<string, unknown>, {
+      modelInQuery: true,
+      usage: 'GET /predictions takes model, version, since, until, limit, cursor, feedback',
+    });
+    return fromStore(logger, 'listing predictions', () => evidence.predictions(filter));
   }
 
   router.get('/experiments/:model', async function getExperiment(req, res) {
@@ -266,6 +231,5 @@ export function createExperiments(deps: ExperimentsDeps) {
   router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
     res.json(await predictions(req.query));
   });
-  // The same functions serve GraphQL (gateway/graphql), so both surfaces validate and answer alike.
   return { router, feedback, report, predictions };
 }

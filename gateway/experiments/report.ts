@@ -1,5 +1,6 @@
 /** The experiment report: per-version figures, each compared with the control, and a one-line
  * verdict per version. Pure: the inputs come from the evidence store. */
+import { bucketQuantile } from '../../tracking/stats/bucket-quantile';
 import {
   mannWhitneyGrouped,
   mannWhitneyU,
@@ -204,30 +205,6 @@ export function latencyQuantiles(d: LatencyData): VersionReport['latencyMs'] {
   }
   const [p50, p95, p99] = values.map((v) => (v === null ? null : Math.round(v * 100) / 100));
   return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
-}
-
-/** histogram_quantile's interpolation: linear within the bucket holding the rank; the +Inf bucket
- * answers its lower bound. */
-export function bucketQuantile(
-  q: number,
-  upperBounds: readonly number[],
-  counts: readonly number[],
-): number | null {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total <= 0) return null;
-  const rank = q * total;
-  let below = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]!;
-    if (below + c >= rank && c > 0) {
-      const lower = i === 0 ? 0 : upperBounds[i - 1]!;
-      const upper = upperBounds[i]!;
-      if (!Number.isFinite(upper)) return lower;
-      return lower + (upper - lower) * ((rank - below) / c);
-    }
-    below += c;
-  }
-  return upperBounds[upperBounds.length - 2] ?? null;
 }
 
 /** Type-7 quantile (numpy's and R's default) of ascending values. */

@@ -17,7 +17,8 @@ import { z } from 'zod';
 import { AppError, toAppError } from '../../common/errors';
 import type { Metadata, Policy } from '../../common/wire';
 import { metadataSchema, modelNameSchema, policyInputSchema } from '../../common/wire';
-import { feedbackSchema, predictionsQuery } from '../experiments';
+import { predictionsQuerySchema } from '../../tracking/predictions-params';
+import { feedbackSchema } from '../experiments';
 import type { jsonApi } from '../json-api/predict';
 import type { CallLocals } from '../prediction-call';
 import type { ModelInfo } from '../schemas';
@@ -100,7 +101,7 @@ export function buildSchema(deps: GraphQLDeps): GraphQLSchema {
       },
     },
   });
-  const predictionsArgs = types.inputFields(predictionsQuery, 'PredictionsFilter');
+  const predictionsArgs = types.inputFields(predictionsQuerySchema, 'PredictionsFilter');
   const PredictionPage = new GraphQLObjectType({
     name: 'PredictionPage',
     description:

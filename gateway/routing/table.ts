@@ -2,6 +2,7 @@
  * table when the registry is down: the gateway goes on routing and says it is stale instead. */
 import type { Logger } from '../../common/logger';
 import { type Routes, routesSchema } from '../../common/wire';
+import { guardEmptiedModels } from './empty-guard';
 
 export type RoutesFetch =
   | { status: 200; etag?: string | undefined; routes: unknown }
@@ -29,10 +30,17 @@ export interface RoutingTableOptions {
   /** Backoff after a failed poll: starts at min, doubles to max. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** How long the instances of a model that vanished all at once are kept (routing/empty-guard.ts);
+   * 0 applies every table as it comes. */
+  emptyGraceMs?: number;
 }
 
 export class RoutingTable {
   private routes: Routes | undefined;
+  /** The registry's last table as sent, before the empty-model guard. */
+  private received: Routes | undefined;
+  private held: ReadonlyMap<string, number> = new Map();
+  private wakeTimer: NodeJS.Timeout | undefined;
   private etag: string | undefined;
   private readonly status: TableStatus = {
     revision: undefined,
@@ -69,6 +77,7 @@ export class RoutingTable {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.wakeTimer);
     this.abort.abort();
     await this.running;
   }
@@ -86,13 +95,48 @@ export class RoutingTable {
         );
         return;
       }
-      this.routes = parsed.data;
+      this.received = parsed.data;
       this.etag = result.etag ?? `"${parsed.data.revision}"`;
       this.status.revision = parsed.data.revision;
-      this.options.onTable(parsed.data);
+      this.publish();
       this.resolveFirst();
     }
     this.options.onStatus(this.snapshot());
+  }
+
+  /** Applies the received table through the empty-model guard; while a model is held, wakes up when
+   * its grace ends to apply the table as received if nothing newer came. */
+  private publish(): void {
+    const next = this.received;
+    if (!next) return;
+    const before = this.held;
+    const guarded = guardEmptiedModels({
+      previous: this.routes,
+      next,
+      since: before,
+      nowMs: this.options.now(),
+      graceMs: this.options.emptyGraceMs ?? 0,
+    });
+    this.held = guarded.since;
+    for (const model of guarded.since.keys()) {
+      if (!before.has(model)) {
+        this.options.logger.warn(
+          'registry table has no instances for a model that had some; keeping them for a grace period',
+          {
+            model,
+            graceMs: this.options.emptyGraceMs,
+            revision: next.revision,
+          },
+        );
+      }
+    }
+    this.routes = guarded.routes;
+    this.options.onTable(guarded.routes);
+    clearTimeout(this.wakeTimer);
+    if (guarded.wakeAt !== undefined) {
+      this.wakeTimer = setTimeout(() => this.publish(), Math.max(0, guarded.wakeAt - this.options.now()));
+      this.wakeTimer.unref();
+    }
   }
 
   private fail(err: unknown): void {

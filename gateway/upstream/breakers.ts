@@ -7,7 +7,7 @@ import CircuitBreaker from 'opossum';
 import { AdaptiveLimit, type LimitSettings } from './concurrency-limit';
 import { type DeadlineSettings, LatencyDeadline } from './deadline';
 import { type Ejection, ModelOutliers, type OutlierSettings } from './outlier-detector';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './pool';
+import { type UpstreamClient, type UpstreamRequest, type UpstreamResponse, UpstreamTimeout } from './pool';
 
 export type CircuitState = 'closed' | 'half-open' | 'open';
 
@@ -135,17 +135,16 @@ export class Breakers {
   private create(key: InstanceKey): { handle: InstanceBreaker; breaker: CircuitBreaker } {
     const { clientFor, now } = this.options;
     const deadline = () => this.deadlineOf(key.model, key.version);
-    // The timeout lives in the action (an AbortSignal per call) rather than in opossum, so a timed
-    // out request is actually cancelled instead of left running against a struggling server.
+    // The timeout lives in the client call (undici cancels the request) rather than in opossum, so a
+    // timed out request is not left running against a struggling server.
     const maxMs = this.options.deadlines.maxMs;
     async function callUpstream(request: UpstreamRequest, lastResort: boolean): Promise<UpstreamResponse> {
       const timeoutMs = lastResort ? maxMs : deadline().deadlineMs();
-      const signal = AbortSignal.timeout(timeoutMs);
       let response: UpstreamResponse;
       try {
-        response = await clientFor(key.url).send(request, signal);
+        response = await clientFor(key.url).send(request, timeoutMs);
       } catch (err) {
-        if (signal.aborted)
+        if (err instanceof UpstreamTimeout)
           throw new UpstreamFailure('timeout', `${key.url} did not answer in ${timeoutMs} ms`);
         throw new UpstreamFailure('connect', `${key.url}: ${(err as Error).message}`);
       }

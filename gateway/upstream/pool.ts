@@ -18,8 +18,17 @@ export interface UpstreamResponse {
 
 /** What the gateway needs from a connection pool; a test may pass its own. */
 export interface UpstreamClient {
-  send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse>;
+  /** Rejects with UpstreamTimeout when no answer arrived within `timeoutMs`. */
+  send(request: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse>;
   close(): Promise<void>;
+}
+
+/** No answer within the deadline (the request was cancelled). */
+export class UpstreamTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer in ${timeoutMs} ms`);
+    this.name = 'UpstreamTimeout';
+  }
 }
 
 export type UpstreamClientFactory = (origin: string) => UpstreamClient;
@@ -27,25 +36,38 @@ export type UpstreamClientFactory = (origin: string) => UpstreamClient;
 /** `connections` matches the per-instance concurrency limit, so nothing waits inside undici where
  * the limiter cannot see it. */
 export const undiciClientFactory =
-  (connections: number): UpstreamClientFactory =>
+  (connections: number, connect: { ca?: string[] } = {}): UpstreamClientFactory =>
   (origin) => {
     const pool = new Pool(origin, {
       connections,
       keepAliveTimeout: 30_000,
       // The model-server batches concurrent requests; pipelining would serialise them per socket.
       pipelining: 1,
+      // TLS_CA_FILE: HTTPS upstreams signed by a private CA.
+      ...(connect.ca ? { connect: { ca: connect.ca } } : {}),
     });
     return {
-      async send(request, signal) {
-        const res = await pool.request({
-          method: request.method,
-          path: request.path,
-          headers: request.headers,
-          body: request.body,
-          signal,
-        });
-        const body = Buffer.from(await res.body.arrayBuffer());
-        return { status: res.statusCode, headers: res.headers, body };
+      async send(request, timeoutMs) {
+        let res: Awaited<ReturnType<typeof pool.request>>;
+        try {
+          res = await pool.request({
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+            // undici's own timers, not an AbortSignal.timeout per request: one timer object less per
+            // call, and undici already tracks the request (seen as addAbortListener in the profile).
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          });
+          const body = Buffer.from(await res.body.arrayBuffer());
+          return { status: res.statusCode, headers: res.headers, body };
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+            throw new UpstreamTimeout(timeoutMs);
+          throw err;
+        }
       },
       close: () => pool.close(),
     };

@@ -2,8 +2,8 @@
  * CC BY-SA 3.0, package MIT). Its set()/get() shuffle with Math.random, so the images are read per
  * digit in file order and split with our own seeded generator instead. */
 import { type FeatureSpec, featureSpecSchema } from '../../common/feature-spec';
+import { seededRandom, stratifiedSplit } from '../../common/seeded-random';
 import { type Dataset, pick, type Rows } from './dataset';
-import { seededRandom, stratifiedSplit } from './seeded-random';
 
 interface MnistDigit {
   length: number;

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { columnNames, type FeatureSpec, featureSpecSchema } from '../../common/feature-spec';
+import { seededRandom, stratifiedSplit } from '../../common/seeded-random';
 import { type Dataset, driftFromSpec, pick, type Rows } from './dataset';
-import { seededRandom, stratifiedSplit } from './seeded-random';
 
 const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
 

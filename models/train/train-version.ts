@@ -2,11 +2,11 @@
  * weight shard and a metadata.json already validated against the shared schema. */
 import type * as TF from '@tensorflow/tfjs';
 import { artifactsToFiles, sha256 } from '../../common/model-artifact';
+import { seededRandom, shuffled } from '../../common/seeded-random';
 import { type Metadata, metadataSchema } from '../../common/wire';
 import { buildBaseline } from './baseline';
 import type { Dataset, Rows } from './dataset';
 import type { Recipe, Tf } from './recipes';
-import { seededRandom, shuffled } from './seeded-random';
 import { type ColumnStats, columnStats, foldIntoFirstDense, standardise } from './standardisation';
 
 export const FRAMEWORK = 'tfjs-layers 4.22';

@@ -33,7 +33,7 @@ export async function writeVersionFolder(dir: string, files: ReadonlyMap<string,
 }
 
 /** The policy each shipped model starts with. digits is a canary (the CNN on 10%); penguins an even
- * A/B test. */
+ * A/B test; both label v1 stable and v2 canary, so the label routes answer on a fresh start. */
 export const STARTING_POLICIES: Record<string, Policy> = {
   digits: {
     variants: [
@@ -53,7 +53,7 @@ export const STARTING_POLICIES: Record<string, Policy> = {
     ],
     sticky: null,
     shadow: null,
-    aliases: {},
+    aliases: { stable: '1', canary: '2' },
     failover: true,
     revision: 1,
   },

@@ -31,17 +31,15 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
   const temp = path.join(dir, tempName(path.basename(file)));
   const handle = await open(temp, 'wx', 0o644);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await rm(temp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (err) {
+    // A full disk fails the write (or the fsync); the half-written temp file must not stay behind.
     await rm(temp, { force: true });
     throw err;
   }
@@ -53,9 +51,14 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
  * and `repairJsonl` truncates an unterminated tail (it was never acknowledged: answers wait for fsync). */
 export async function appendDurable(file: string, line: string): Promise<void> {
   const handle = await open(file, 'a', 0o644);
+  const { size } = await handle.stat().catch(() => ({ size: -1 }));
   try {
     await handle.write(line.endsWith('\n') ? line : `${line}\n`);
     await handle.sync();
+  } catch (err) {
+    // A write cut short by a full disk leaves part of a line: cut the file back to where it was.
+    if (size >= 0) await handle.truncate(size).catch(() => undefined);
+    throw err;
   } finally {
     await handle.close();
   }

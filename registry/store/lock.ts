@@ -71,9 +71,10 @@ export function createStoreLock(dir: string, options: StoreLockOptions = {}): St
   async function acquire(): Promise<void> {
     const owner: Owner = { pid: process.pid, instance: PROCESS_INSTANCE, host, at: now() };
     const draft = path.join(dir, tempName('lock'));
-    await writeFile(draft, JSON.stringify(owner));
     const deadline = Date.now() + timeoutMs;
     try {
+      // Inside the try: on a full disk writeFile creates the draft, then fails to fill it.
+      await writeFile(draft, JSON.stringify(owner));
       for (let attempt = 0; ; attempt++) {
         try {
           await link(draft, lockPath);

@@ -137,7 +137,20 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     const validated = validatePolicy(next, new Set(versions));
     const after: Policy = { ...validated, revision: before.revision + 1 };
     await writePolicy(root, model, after);
-    await audit(action, model, actor, before, after);
+    try {
+      await audit(action, model, actor, before, after);
+    } catch (err) {
+      // Answering an error for a change that stays would mislead the caller: put the policy back.
+      // (If even that fails, the next start-up adds the missing audit line: see recover().)
+      await writePolicy(root, model, before).catch((undo: unknown) =>
+        logger.error('could not roll back a policy whose audit line failed', {
+          model,
+          revision: after.revision,
+          error: String(undo),
+        }),
+      );
+      throw err;
+    }
     return after;
   }
 

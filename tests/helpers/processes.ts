@@ -1,6 +1,8 @@
 /** Starts real modelgate services as child processes on 127.0.0.1 and reads the port each one bound
  * (services log `{"event":"listening","port":N}` when started with PORT=0). */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -25,10 +27,25 @@ export interface StartOptions {
   echo?: boolean;
 }
 
+/** A registry opens DATABASE_URL (experiments live there); a test that names none gets its own
+ * throwaway SQLite file rather than the checkout's ./data. */
+function ownDatabase(args: string[], env: StartOptions['env']): Record<string, string> {
+  if (args[0] !== 'registry' || env?.DATABASE_URL) return {};
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-registry-db-'));
+  return { DATABASE_URL: `sqlite:${path.join(dir, 'modelgate.db')}` };
+}
+
 export function startService(args: string[], options: StartOptions = {}): Promise<Service> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...options.env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      ...ownDatabase(args, options.env),
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

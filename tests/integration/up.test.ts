@@ -73,6 +73,11 @@ describe('modelgate up under LOG_LEVEL=warn LOG_FORMAT=pretty', () => {
     up = startUp(upArgs(), env());
     started.push(up);
     urls = await up.banner(60_000);
+    const consoleUrl = /console\s+(http:\/\/\S+)/.exec(await up.waitForLine(/^ {2}console\s+http/))![1]!;
+    expect(consoleUrl).toBe(`${urls.registry}/console`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>modelgate console</title>');
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(up.lines.some((l) => l.includes('"event":"listening"'))).toBe(false);
     expect(urls.token).toMatch(/^[0-9a-f]{48}$/);

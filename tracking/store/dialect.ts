@@ -26,5 +26,5 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 
 /** The URL with its password replaced, for messages and logs. */
 export function redact(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }

@@ -42,6 +42,25 @@ export interface FeedbackTable {
   created_at: number;
 }
 
+/** An experiment (tracking/experiments/repository.ts); JSON columns are text. */
+export interface ExperimentsTable {
+  id: string;
+  model: string;
+  control: string;
+  /** JSON array of versions. */
+  candidates: string;
+  unit: 'request' | 'user';
+  /** JSON array of metric names. */
+  metrics: string;
+  status: 'running' | 'stopped';
+  /** JSON array of {from, weights}: the configured weights over time, for the SRM check. */
+  weights: string;
+  started_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  created_by: string | null;
+}
+
 /** Served predictions counted per hour and group (written with the rows, in one transaction). */
 export interface PredictionCountsTable {
   model: string;
@@ -71,6 +90,7 @@ export interface FeaturesTable {
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
+  experiments: ExperimentsTable;
   prediction_counts: PredictionCountsTable;
   features: FeaturesTable;
 }

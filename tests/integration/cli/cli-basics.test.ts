@@ -27,6 +27,9 @@ const COMMANDS = [
   ['alias', 'rm'],
   ['predict'],
   ['report'],
+  ['deploy'],
+  ['deploy', 'compose'],
+  ['deploy', 'k8s'],
 ];
 
 test('--version and -V print the package version', async () => {

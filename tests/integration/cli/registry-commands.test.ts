@@ -184,7 +184,7 @@ describe('traffic set', () => {
     );
     expectOneLineError(
       await runCli(['models'], { ...env, REGISTRY_URL: 'not a url' }),
-      /REGISTRY_URL must be a URL/,
+      /REGISTRY_URL is missing http:\/\//,
     );
   });
 });

@@ -67,9 +67,10 @@ it('answers 504 on upstream timeouts, opens the breaker, and leaves v1 latency a
   // Either the timeout itself (504) or, if the load opened the breaker first, the fast refusal.
   if (pinned.status === 504) {
     expect(pinnedBody.error?.code).toBe('upstream_timeout');
-    // Cut at the deadline derived from v2's p99 (floor 250 ms), never later than BREAKER_TIMEOUT_MS.
+    // A pinned request has nowhere else to go, so it waits up to BREAKER_TIMEOUT_MS (undici's
+    // timers above 1 s tick every half second or so).
     expect(pinnedMs).toBeGreaterThanOrEqual(200);
-    expect(pinnedMs).toBeLessThan(UPSTREAM_TIMEOUT_MS + 500);
+    expect(pinnedMs).toBeLessThan(UPSTREAM_TIMEOUT_MS * 2);
   } else {
     expect(pinned.status).toBe(503);
   }

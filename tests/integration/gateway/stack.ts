@@ -38,9 +38,13 @@ export async function call(
   return { status: res.status, headers: res.headers, body: json, startedAt };
 }
 
-export async function startRegistry(store: TestStore, port = '0'): Promise<Service> {
+export async function startRegistry(
+  store: TestStore,
+  port = '0',
+  env: Record<string, string> = {},
+): Promise<Service> {
   return startService(['registry'], {
-    env: { MODEL_STORE: store.dir, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500', PORT: port },
+    env: { MODEL_STORE: store.dir, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500', PORT: port, ...env },
   });
 }
 
@@ -49,9 +53,16 @@ export function startModelServer(
   registryUrl: string,
   model: string,
   version: string,
+  env: Record<string, string> = {},
 ): Promise<Service> {
   return startService(['model-server', '--model', model, '--version', version], {
-    env: { MODEL_STORE: store.dir, REGISTRY_URL: registryUrl, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500' },
+    env: {
+      MODEL_STORE: store.dir,
+      REGISTRY_URL: registryUrl,
+      HEARTBEAT_INTERVAL_MS: '500',
+      ADMIN_TOKEN,
+      ...env,
+    },
   });
 }
 

@@ -4,12 +4,14 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import { Client } from 'pg';
 import { createEvidenceStore, type EvidenceStore } from '../../../tracking/evidence-store';
 import { decodeCursor } from '../../../tracking/predictions-query';
 import type { PredictionRecord } from '../../../tracking/record';
 import { pruneOnce } from '../../../tracking/retention';
 import { DatabaseOpenError, type EvidenceDatabase, openDatabase } from '../../../tracking/store/database';
+import { migrations } from '../../../tracking/store/migrations';
 import { ENGINES, type Engine, type PostgresCluster, startPostgres } from '../../helpers/postgres';
 import { CLI } from '../../helpers/processes';
 
@@ -92,6 +94,7 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(migrations.map((m) => (m as { name: string }).name)).toEqual([
       '0001-evidence',
       '0002-prediction-counts',
+      '0003-experiments',
     ]);
     await again.close();
   });
@@ -216,6 +219,23 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(exact.predictions.map((p) => p.request_id)).toEqual(["evil'"]);
   });
 
+  it('filters stored rows by feedback: correct, incorrect, unlabelled', async () => {
+    for (let i = 0; i < 4; i++)
+      store.record(record({ requestId: `f${i}`, predictedClass: 'cat', at: clock + i }));
+    await store.flush();
+    await store.feedback({ requestId: 'f0', label: 'cat' });
+    await store.feedback({ requestId: 'f1', label: 'dog' });
+    await store.feedback({ requestId: 'f2', label: 'cat' });
+    const ids = async (feedback: 'correct' | 'incorrect' | 'unlabelled') =>
+      (await store.predictions({ model: 'pets', limit: 10, feedback })).predictions.map((p) => p.request_id);
+    expect(await ids('correct')).toEqual(['f2', 'f0']);
+    expect(await ids('incorrect')).toEqual(['f1']);
+    expect(await ids('unlabelled')).toEqual(['f3']);
+    const incorrect = (await store.predictions({ model: 'pets', limit: 10, feedback: 'incorrect' }))
+      .predictions[0];
+    expect(incorrect).toMatchObject({ label: 'dog', correct: false, predicted_class: 'cat' });
+  });
+
   it('prunes old predictions and labels in bounded batches', async () => {
     for (let i = 0; i < 25; i++) store.record(record({ requestId: `o${i}`, at: clock - 40 * DAY }));
     store.record(record({ requestId: 'fresh' }));
@@ -242,6 +262,41 @@ describe('opening a database', () => {
     expect(String(err)).not.toMatch(/secret/);
   });
 
+  it('counts rows stored before the prediction_counts migration when it is applied', async () => {
+    const file = path.join(dir, 'backfill.db');
+    const first = await openDatabase(`sqlite:${file}`);
+    const store = createEvidenceStore({
+      database: first,
+      now: Date.now,
+      flushMs: 20,
+      bufferRows: 100,
+      retentionDays: 30,
+      retention: false,
+    });
+    for (let i = 0; i < 7; i++) store.record(record({ requestId: `b${i}`, version: i < 3 ? '1' : '2' }));
+    await store.close();
+    // Roll the file back to the schema of 0001 alone, as a database created before 0002 existed.
+    const raw = new SqliteDatabase(file);
+    raw.exec(
+      `DROP TABLE prediction_counts; DELETE FROM kysely_migration WHERE name = '0002-prediction-counts'`,
+    );
+    raw.close();
+    const reopened = createEvidenceStore({
+      database: await openDatabase(`sqlite:${file}`),
+      now: Date.now,
+      flushMs: 20,
+      bufferRows: 100,
+      retentionDays: 30,
+      retention: false,
+    });
+    const { versions } = await reopened.evidence({ model: 'pets' });
+    expect(versions.map((v) => [v.version, v.requests])).toEqual([
+      ['1', 3],
+      ['2', 4],
+    ]);
+    await reopened.close();
+  });
+
   it('lets several processes start on one fresh SQLite file at once without a migration race', async () => {
     const file = path.join(dir, 'race.db');
     const starters = Array.from(
@@ -261,7 +316,7 @@ describe('opening a database', () => {
       .selectFrom('kysely_migration' as never)
       .select('name' as never)
       .execute();
-    expect(names).toHaveLength(2);
+    expect(names).toHaveLength(Object.keys(migrations).length);
     await db.close();
   });
 });

@@ -32,6 +32,18 @@ describe('AppError', () => {
     }
   });
 
+  it('maps a full or broken disk to 507 naming the errno, and leaves other errors alone', () => {
+    const full = toAppError(
+      Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC', syscall: 'write' }),
+    );
+    expect(full.status).toBe(507);
+    expect(full.code).toBe('insufficient_storage');
+    expect(full.message).toMatch(/ENOSPC \(no space left on the device\)/);
+    expect(full.details).toEqual({ errno: 'ENOSPC', syscall: 'write' });
+    expect(toAppError(Object.assign(new Error('x'), { code: 'EROFS' })).message).toMatch(/read-only/);
+    expect(toAppError(Object.assign(new Error('x'), { code: 'ENOENT' })).status).toBe(500);
+  });
+
   it('maps body-parser failures to client errors', () => {
     expect(toAppError({ type: 'entity.parse.failed', message: 'Unexpected token' }).code).toBe(
       'invalid_json',

@@ -203,14 +203,16 @@ describe('GET /experiments/:model from the evidence store', () => {
   it('finds a planted accuracy difference and reports share, errors and latency', async () => {
     const { app, predict, evidence } = await setup();
     // v1 right 70% of the time, v2 right 90%; v2 also slower by 10 ms.
+    const labels: [string, string][] = [];
     for (let i = 0; i < 400; i++) {
       const version = i % 2 === 0 ? '1' : '2';
       const rid = predict(version, 'cat');
       const right = version === '1' ? i % 20 < 14 : i % 20 !== 1;
-      await request(app)
-        .post('/feedback')
-        .send({ request_id: rid, label: right ? 'cat' : 'dog' })
-        .expect(201);
+      labels.push([rid, right ? 'cat' : 'dog']);
+    }
+    await evidence.flush();
+    for (const [rid, label] of labels) {
+      await request(app).post('/feedback').send({ request_id: rid, label }).expect(201);
     }
     predict('2', 'cat', { ok: false, status: 502, predictedClass: null });
     await evidence.flush();
@@ -234,7 +236,7 @@ describe('GET /experiments/:model from the evidence store', () => {
       /^v2: accuracy \+20\.0 points, p < 0\.001; error rate no different; latency slower/,
     );
     expect(v1.verdict).toBe('v1: control');
-  });
+  }, 60_000);
 
   it('uses the stable alias as the control', async () => {
     const { app, setRoutes } = await setup();

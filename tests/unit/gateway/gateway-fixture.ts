@@ -45,7 +45,13 @@ export function createFixture(
   const logDir = mkdtempSync(path.join(tmpdir(), 'gw-unit-'));
   const registry = new Registry();
   const gateway = createApp({
-    config: loadGatewayConfig({ LOG_DIR: logDir, BREAKER_TIMEOUT_MS: '1000', ...env }),
+    // A fixed 1 s deadline: a stalled test process must not turn into timeouts and failovers.
+    config: loadGatewayConfig({
+      LOG_DIR: logDir,
+      BREAKER_TIMEOUT_MS: '1000',
+      UPSTREAM_DEADLINE_P99_MULTIPLE: '0',
+      ...env,
+    }),
     logger: createSilentLogger(),
     metrics: registry,
     now: Date.now,

@@ -63,6 +63,7 @@ describe('gateway statelessness and background work', () => {
       feedback: () => Promise.reject(new Error('unused')),
       evidence: () => Promise.reject(new Error('unused')),
       predictions: () => Promise.reject(new Error('unused')),
+      experimentReport: () => Promise.reject(new Error('unused')),
       flush: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };

@@ -1,4 +1,4 @@
-import { seededRandom, shuffled, stratifiedSplit } from '../../../models/train/seeded-random';
+import { seededRandom, shuffled, stratifiedSplit } from '../../../common/seeded-random';
 
 describe('seeded randomness', () => {
   it('repeats the same sequence for the same seed and differs for another', () => {

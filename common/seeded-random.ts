@@ -1,5 +1,6 @@
-/** Seeded randomness for training, so the same command gives the same split, order and metrics.
- * Math.random cannot be seeded, and the mnist package shuffles with it, so nothing here uses it. */
+/** Seeded randomness for training and the rollout bandit, so the same seed gives the same split, order,
+ * metrics and weight updates. Math.random cannot be seeded, and the mnist package shuffles with it, so
+ * nothing here uses it. */
 
 export type Random = () => number;
 
