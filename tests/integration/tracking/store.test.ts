@@ -277,8 +277,10 @@ describe('opening a database', () => {
     await store.close();
     // Roll the file back to the schema of 0001 alone, as a database created before 0002 existed.
     const raw = new SqliteDatabase(file);
+    // Everything after 0001 goes: its tables and its migration rows (Kysely refuses a gap).
     raw.exec(
-      `DROP TABLE prediction_counts; DELETE FROM kysely_migration WHERE name = '0002-prediction-counts'`,
+      `DROP TABLE prediction_counts; DROP TABLE IF EXISTS experiments; DROP TABLE IF EXISTS features;
+       DELETE FROM kysely_migration WHERE name > '0001-evidence'`,
     );
     raw.close();
     const reopened = createEvidenceStore({
