@@ -30,9 +30,7 @@ const common = {
   feedback: z.enum(FEEDBACK_FILTERS).optional(),
 };
 
-/** The gateway's form (model in the query); GraphQL's `predictions` arguments are generated from it. */
-export const predictionsQuerySchema = z.object({ model: modelNameSchema.optional(), ...common }).strict();
-const withModel = predictionsQuerySchema;
+const withModel = z.object({ model: modelNameSchema.optional(), ...common }).strict();
 const withoutModel = z.object(common).strict();
 
 /** `usage` names the endpoint and its parameters, for the message of a refused query. */

@@ -90,11 +90,18 @@ export class PredictionWriter {
   private schedule(ms: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      this.flush().then(() => {
-        const backoff =
-          this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, this.options.flushMs * 2 ** this.failures);
-        this.schedule(Math.max(this.options.flushMs, backoff));
-      });
+      // Whatever a flush throws, the next one is scheduled: a rejection left unhandled here would
+      // end the gateway, and the database going away must never stop predictions.
+      this.flush()
+        .catch((err: unknown) => {
+          this.failures++;
+          this.options.events?.failed?.(err, 0);
+        })
+        .finally(() => {
+          const backoff =
+            this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, this.options.flushMs * 2 ** this.failures);
+          this.schedule(Math.max(this.options.flushMs, backoff));
+        });
     }, ms);
     this.timer.unref();
   }
