@@ -85,6 +85,7 @@ describe('docker compose config', () => {
         'model-digits-v2',
         'model-penguins-v1',
         'model-penguins-v2',
+        'postgres',
         'prometheus',
         'registry',
       ].sort(),
