@@ -1,7 +1,7 @@
 /** `modelgate report M`: the gateway's experiment report (GET /experiments/M) as a table. */
 import type { Command } from 'commander';
 import { parseHttpUrl } from '../../common/config';
-import type { ExperimentReport } from '../../gateway/experiments/report';
+import type { NoExperimentReport } from '../../tracking/experiments/no-experiment';
 import type { ExperimentReport as VerdictReport } from '../../tracking/experiments/report';
 import { registryClient } from './experiment';
 
@@ -10,7 +10,6 @@ const pct = (x: number | null | undefined, digits = 1) =>
 const ms = (x: number | null) => (x === null ? '-' : x.toFixed(1));
 const num = (x: number | null | undefined, digits = 3) =>
   x === null || x === undefined ? '-' : x.toFixed(digits);
-const pValue = (p: number | undefined) => (p === undefined ? '-' : p < 0.001 ? '<0.001' : p.toFixed(3));
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -21,47 +20,25 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-export function formatReport(r: ExperimentReport): string {
-  const header = [
-    'version',
-    'weight',
-    'share',
-    'requests',
-    'errors',
-    'p50 ms',
-    'p95 ms',
-    'p99 ms',
-    'accuracy',
-    '95% CI',
-    'Δ acc pts',
-    'p (acc)',
-    'p (latency)',
-    'PSI max',
-  ];
+/** With no experiment running: the counts per version, then how to start one (no comparison). */
+export function formatReport(r: NoExperimentReport): string {
+  const header = ['version', 'weight', 'requests', 'errors', 'p50 ms', 'p95 ms', 'accuracy', 'PSI max'];
   const rows = r.versions.map((v) => [
-    `${v.version}${v.control ? ' (control)' : ''}`,
-    v.weightPercent === null ? '-' : `${v.weightPercent}%`,
-    pct(v.share),
+    v.version,
+    v.weight_percent === null ? '-' : `${v.weight_percent}%`,
     String(v.requests),
-    pct(v.errorRate, 2),
-    ms(v.latencyMs.p50),
-    ms(v.latencyMs.p95),
-    ms(v.latencyMs.p99),
-    v.accuracy.rate === null ? '-' : `${pct(v.accuracy.rate)} of ${v.accuracy.labelled}`,
-    v.accuracy.ci95 ? `${pct(v.accuracy.ci95[0])}–${pct(v.accuracy.ci95[1])}` : '-',
-    v.vsControl?.accuracy
-      ? `${v.vsControl.accuracy.differencePoints >= 0 ? '+' : ''}${v.vsControl.accuracy.differencePoints.toFixed(1)}`
-      : '-',
-    pValue(v.vsControl?.accuracy?.p),
-    pValue(v.vsControl?.latency?.p),
-    num(v.drift?.psiMax),
+    pct(v.error_rate, 2),
+    ms(v.latency_p50_ms),
+    ms(v.latency_p95_ms),
+    v.accuracy === null ? '-' : `${pct(v.accuracy)} of ${v.labelled}`,
+    num(v.drift_psi_max),
   ]);
   return [
-    `${r.model}: policy revision ${r.revision}, since ${r.since}, ${r.requests} requests, from the evidence store`,
+    `${r.model}: no experiment running; counts since ${r.since ?? 'no stored prediction'}, from the evidence store`,
     '',
     table([header, ...rows]),
     '',
-    r.summary,
+    r.message,
     '',
   ].join('\n');
 }
@@ -102,7 +79,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'the A/B experiment report of a model: per version traffic, errors, latency, accuracy and significance',
+      'the experiment report of a model: always-valid verdicts of the running experiment, or counts per version and how to start one',
     )
     .argument('<model>', 'model name')
     .option('--json', 'print the report as JSON')
@@ -137,9 +114,9 @@ export function registerReportCommand(program: Command): void {
         throw new Error(`the gateway refused the report (${res.status}): ${message}`);
       }
       const text =
-        body !== null && typeof body === 'object' && 'comparisons' in body
-          ? formatExperimentReport(body as VerdictReport)
-          : formatReport(body as ExperimentReport);
+        (body as { experiment?: unknown } | null)?.experiment === null
+          ? formatReport(body as NoExperimentReport)
+          : formatExperimentReport(body as VerdictReport);
       process.stdout.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : text);
     });
 }

@@ -8,17 +8,15 @@ import { z } from 'zod';
 import { AppError } from '../../common/errors';
 import { jsonBody } from '../../common/http';
 import type { Logger } from '../../common/logger';
-import { modelNameSchema, type Routes } from '../../common/wire';
+import { modelNameSchema, type Policy, type Routes } from '../../common/wire';
 import type { EvidenceStore } from '../../tracking/evidence-store';
-import type { ExperimentReport as StoredExperimentReport } from '../../tracking/experiments/report';
+import { defaultControl } from '../../tracking/experiments/experiment';
+import { type NoExperimentReport, noExperimentReport } from '../../tracking/experiments/no-experiment';
+import type { ExperimentReport } from '../../tracking/experiments/report';
 import type { FeedbackOutcome } from '../../tracking/feedback';
 import { parsePredictionsQuery } from '../../tracking/predictions-params';
-import type { VersionEvidence } from '../../tracking/report-queries';
 import { requireAdminToken } from '../admin-token';
 import { driftOfInstances } from './instance-drift';
-import { buildReport, type ExperimentReport, pickControl, type VersionStats } from './report';
-
-export type { ExperimentReport } from './report';
 
 export interface ExperimentsDeps {
   evidence: EvidenceStore;
@@ -47,16 +45,13 @@ export function experimentIdOf(routes: Routes | undefined, model: string): strin
   return typeof route?.experiment?.id === 'string' ? route.experiment.id : undefined;
 }
 
-function toStats(e: VersionEvidence, drift: VersionStats['drift']): VersionStats {
-  return {
-    version: e.version,
-    requests: e.requests,
-    errors: e.errors,
-    labelled: e.labelled,
-    correct: e.correct,
-    latency: { kind: 'buckets', upperBoundsMs: [...e.latency.upperBoundsMs], counts: e.latency.counts },
-    drift,
-  };
+/** The control `experiment start` would pick now, for the hint; null when it would refuse. */
+function controlIfStartedNow(policy: Policy): string | null {
+  try {
+    return defaultControl(policy);
+  } catch {
+    return null;
+  }
 }
 
 /** The store is an outside service: when it fails, the caller hears 503 and may retry. */
@@ -148,7 +143,7 @@ export function createExperiments(deps: ExperimentsDeps) {
     return { status: 201, body: answer };
   }
 
-  async function report(req: Request): Promise<ExperimentReport | StoredExperimentReport> {
+  async function report(req: Request): Promise<ExperimentReport | NoExperimentReport> {
     const name = modelNameSchema.safeParse(req.params.model);
     if (!name.success)
       throw new AppError('invalid_input', `model name ${name.error.issues[0]?.message ?? 'is invalid'}`);
@@ -166,6 +161,7 @@ export function createExperiments(deps: ExperimentsDeps) {
       );
     }
     const experimentId = experimentIdOf(routes, model);
+    // One report path: verdicts only over a started experiment; otherwise counts and how to start one.
     if (experimentId !== undefined) {
       const current = await fromStore(logger, 'reading the experiment report', () =>
         evidence.experimentReport({
@@ -178,36 +174,21 @@ export function createExperiments(deps: ExperimentsDeps) {
       );
       if (current) return current;
     }
-    const stored = await fromStore(logger, 'reading the report', () =>
-      evidence.evidence({ model, experimentId }),
-    );
-    const weights = route.policy.variants.map((v) => ({ version: v.version, weight: v.weight }));
-    const versions = new Set([...weights.map((w) => w.version), ...stored.versions.map((v) => v.version)]);
-    const stats = await Promise.all(
-      [...versions].map(async (version) => {
-        const drift = await driftOfInstances(route.versions[version]?.instances ?? []);
-        const e = stored.versions.find((v) => v.version === version);
-        return e
-          ? toStats(e, drift)
-          : {
-              version,
-              requests: 0,
-              errors: 0,
-              labelled: 0,
-              correct: 0,
-              latency: { kind: 'samples' as const, ms: [] },
-              drift,
-            };
-      }),
-    );
-    return buildReport({
+    const [stored, drift] = await Promise.all([
+      fromStore(logger, 'reading the operational counts', () => evidence.evidence({ model })),
+      Promise.all(
+        Object.entries(route.versions).map(
+          async ([version, v]) => [version, (await driftOfInstances(v.instances))?.psiMax ?? null] as const,
+        ),
+      ),
+    ]);
+    return noExperimentReport({
       model,
-      revision: route.policy.revision,
-      since: stored.since ?? deps.now(),
-      source: 'store',
-      weights,
-      control: pickControl(route.policy.variants, route.policy.aliases ?? {}),
-      stats,
+      weights: route.policy.variants.map((v) => ({ version: v.version, weight: v.weight })),
+      control: controlIfStartedNow(route.policy),
+      evidence: stored.versions,
+      since: stored.since,
+      driftPsiMax: new Map(drift),
     });
   }
 

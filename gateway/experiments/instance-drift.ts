@@ -1,6 +1,11 @@
 /** Without Prometheus, the drift summary comes straight from the model-servers' /metrics: each
  * computes its own drift, and the gateway already knows their URLs from the routing table. */
-import type { DriftSummary } from './report';
+
+export interface DriftSummary {
+  psiMax: number | null;
+  psiMean: number | null;
+  predictionPsi: number | null;
+}
 
 const DRIFT_LINE = /^modelgate_drift_(psi_max|psi_mean|prediction_psi)\{[^}]*\}\s+(\S+)$/;
 

@@ -217,7 +217,7 @@ function moreRoutes(secured: { apiKey: never[] }[]): RouteConfig[] {
       method: 'get',
       path: '/experiments/{model}',
       summary:
-        'The A/B experiment report of a model: per version traffic, errors, latency, accuracy, drift, significance.',
+        "The running experiment's report (always-valid verdicts per candidate and metric, SRM check, next step), or, when the model runs no experiment, `experiment: null` with counts per version and the command that starts one.",
       security: secured,
       request: { params: z.object({ model: modelParam }) },
       responses: { 200: json(anyObject('ExperimentReport', 'The report'), 'The report.'), ...errors },

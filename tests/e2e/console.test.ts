@@ -332,7 +332,7 @@ describe('the console', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Start experiment' }).click();
     await page.getByRole('heading', { name: 'Verdicts' }).waitFor();
     // The gateways tag predictions with the experiment once their routing table names it.
-    await until('the routing table to name the experiment', async () => {
+    const experimentId = await until('the routing table to name the experiment', async () => {
       const routes = (await (await fetch(`${stack.registry.url}/routes`)).json()) as {
         models: Record<string, { experiment?: { id: string } }>;
       };
@@ -340,7 +340,8 @@ describe('the console', () => {
     });
     await until('the gateway to tag predictions with it', async () => {
       const info = await fetch(`${stack.gateway.url}/experiments/penguins`);
-      return info.status === 200 ? true : undefined;
+      const body = (await info.json()) as { experiment: { id: string } | null };
+      return body.experiment?.id === experimentId ? true : undefined;
     });
     const rows = sample('penguins');
     const labels = JSON.parse(

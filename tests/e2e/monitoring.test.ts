@@ -1,11 +1,14 @@
 /** The whole stack with a real Prometheus: registry, four model-servers (digits v1, a planted worse
  * digits v9, penguins v1 and v2), a gateway, and Prometheus scraping them every second with the
- * committed rule files. Drives normal traffic with feedback, then shifted traffic, and checks the
- * rules, the metrics format, every dashboard panel, the drift alert and the experiment report. */
+ * committed rule files. An experiment runs on digits (v9 against control v1) and a rollout of
+ * penguins v2 (with its own experiment), so the verdict and rollout panels have data. Drives normal
+ * traffic with feedback, then shifted traffic, and checks the rules, the metrics format, every
+ * dashboard panel, the drift alert and the experiment report. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ExperimentReport } from '../../tracking/experiments/report';
 import { ROOT, runCli, type Service, startService } from '../helpers/processes';
 import { createTestStore, type TestStore } from '../helpers/test-store';
 import { plantSwappedClasses } from './support/planted-version';
@@ -74,7 +77,16 @@ describe('the stack under Prometheus', () => {
   const services: Service[] = [];
   let registry: Service;
   let gateway: Service;
+  let digitsExperiment: string;
   const servers: Record<string, Service> = {};
+  const admin = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
+  const experimentOnGateway = (model: string) =>
+    until(`the gateway to report the experiment of ${model}`, async () => {
+      const body = (await (await fetch(`${gateway.url}/experiments/${model}`)).json()) as {
+        experiment: { id: string } | null;
+      };
+      return body.experiment?.id;
+    });
 
   const post = async (p: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${gateway.url}${p}`, {
@@ -104,8 +116,21 @@ describe('the stack under Prometheus', () => {
       }),
     );
     const common = { MODEL_STORE: store.dir };
+    // Registry and gateway share the evidence store: the registry keeps experiments there and
+    // recomputes their verdict gauges every second; looks of 1 s let verdicts form within the test.
+    const evidence = {
+      DATABASE_URL: `sqlite:${path.join(logDir, 'modelgate.db')}`,
+      EXPERIMENT_LOOK_MS: '1000',
+    };
     registry = await startService(['registry'], {
-      env: { ...common, ADMIN_TOKEN, HEARTBEAT_INTERVAL_MS: '500' },
+      env: {
+        ...common,
+        ...evidence,
+        ADMIN_TOKEN,
+        HEARTBEAT_INTERVAL_MS: '500',
+        EXPERIMENT_GAUGES_MS: '1000',
+        ROLLOUT_TICK_MS: '500',
+      },
     });
     services.push(registry);
     const versions = [
@@ -136,8 +161,8 @@ describe('the stack under Prometheus', () => {
     const prometheusPort = await freePort();
     gateway = await startService(['gateway'], {
       env: {
+        ...evidence,
         REGISTRY_URL: registry.url,
-        DATABASE_URL: `sqlite:${path.join(logDir, 'modelgate.db')}`,
         ROUTES_WAIT_S: '1',
       },
     });
@@ -165,6 +190,29 @@ describe('the stack under Prometheus', () => {
       );
       return live ? true : undefined;
     });
+
+    // Before any traffic: an experiment on digits, and a rollout of penguins v2 whose first step
+    // (25%) holds for the whole test, so its policy stays put while the panel test edits it.
+    const experiment = await fetch(`${registry.url}/models/digits/experiments`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ control: '1', candidates: ['9'] }),
+    });
+    expect(experiment.status).toBe(201);
+    digitsExperiment = ((await experiment.json()) as { id: string }).id;
+    expect(await experimentOnGateway('digits')).toBe(digitsExperiment);
+    const rollout = await fetch(`${registry.url}/models/penguins/rollouts`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        candidate: '2',
+        steps: [{ weight: 25 }, { weight: 100 }],
+        step_min_seconds: 3600,
+        step_min_labelled: 0,
+      }),
+    });
+    expect(rollout.status).toBe(201);
+    await experimentOnGateway('penguins');
   }, 300_000);
 
   afterAll(async () => {
@@ -193,13 +241,14 @@ describe('the stack under Prometheus', () => {
   it('keeps the drift alert quiet on normal traffic and counts feedback per version', async () => {
     const digits = sample('digits');
     const penguins = sample('penguins');
-    // Split traffic first; then every held-out row once to each digits version (pinned), so each
+    // Split traffic first (1,200 requests: about 600 labelled per arm, enough for the experiment to
+    // call the planted gap), then every held-out row once to each digits version (pinned), so each
     // 300-row drift window ends up holding exactly the held-out sample.
     const jobs = [
-      ...Array.from({ length: 300 }, (_, i) => ({
+      ...Array.from({ length: 1200 }, (_, i) => ({
         model: 'digits',
-        row: digits.rows[i]!,
-        label: digits.labels[i]!,
+        row: digits.rows[i % 300]!,
+        label: digits.labels[i % 300]!,
         pin: '',
       })),
       ...Array.from({ length: 160 }, (_, i) => ({
@@ -241,7 +290,7 @@ describe('the stack under Prometheus', () => {
     for (const s of psi) expect(Number(s.value[1])).toBeLessThan(0.1);
     await until('feedback counted in Prometheus', async () => {
       const r = await prometheus.query('sum(modelgate_feedback_total{model="digits"})');
-      return Number(r[0]?.value[1]) === 900 ? true : undefined;
+      return Number(r[0]?.value[1]) === 1200 + 2 * 300 ? true : undefined;
     });
     const drifting = (await prometheus.alerts()).filter(
       (a) => a.labels.alertname === 'ModelgateDriftSignificant' && a.labels.model === 'digits',
@@ -342,28 +391,23 @@ describe('the stack under Prometheus', () => {
   it('finds the planted accuracy difference in the experiment report, from the evidence store', async () => {
     const res = await fetch(`${gateway.url}/experiments/digits`);
     expect(res.status).toBe(200);
-    const report = (await res.json()) as {
-      source: string;
-      control: string;
-      versions: {
-        version: string;
-        accuracy: { rate: number; labelled: number };
-        vsControl: { accuracy: { differencePoints: number; p: number; significant: boolean } } | null;
-        verdict: string;
-      }[];
-    };
-    expect(report.source).toBe('store');
-    expect(report.control).toBe('1');
-    const v9 = report.versions.find((v) => v.version === '9')!;
-    expect(v9.accuracy.labelled).toBeGreaterThan(200);
-    expect(v9.vsControl?.accuracy.significant).toBe(true);
-    expect(v9.vsControl?.accuracy.differencePoints).toBeLessThan(-10);
-    expect(v9.verdict).toMatch(/^v9: accuracy -\d+\.\d points, p < 0\.001/);
+    const report = (await res.json()) as ExperimentReport;
+    expect(report.experiment).toMatchObject({ id: digitsExperiment, control: '1', candidates: ['9'] });
+    // Shadow copies of v9 and the pinned rows are not assignments: the split check holds.
+    expect(report.srm.ok).toBe(true);
+    const accuracy = report.comparisons.find((c) => c.candidate === '9' && c.metric === 'accuracy')!;
+    expect(accuracy.n.candidate).toBeGreaterThan(400);
+    expect(accuracy.n.control).toBeGreaterThan(400);
+    expect(accuracy.verdict).toBe('worse');
+    expect(accuracy.estimate).toBeLessThan(-0.1);
+    expect(accuracy.ci![1]).toBeLessThan(0);
+    expect(accuracy.text).toMatch(/^v9 vs v1: accuracy -\d+\.\d points \[.*\], worse \(p [<=] /);
+    expect(report.recommendation.action).toBe('roll_back');
 
     const cli = await runCli(['report', 'digits'], { GATEWAY_URL: gateway.url });
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain('1 (control)');
-    expect(cli.stdout).toContain('v9: accuracy -');
+    expect(cli.stdout).toContain(`experiment ${digitsExperiment} (running), control v1`);
+    expect(cli.stdout).toContain('v9 vs v1: accuracy -');
     process.stdout.write(`\n${cli.stdout}\n`);
   });
 });

@@ -199,10 +199,10 @@ describe('POST /feedback', () => {
   });
 });
 
-describe('GET /experiments/:model from the evidence store', () => {
-  it('finds a planted accuracy difference and reports share, errors and latency', async () => {
+describe('GET /experiments/:model with no experiment running', () => {
+  it('answers counts per version and how to start an experiment, with no comparison', async () => {
     const { app, predict, evidence } = await setup();
-    // v1 right 70% of the time, v2 right 90%; v2 also slower by 10 ms.
+    // v1 right 70% of the time, v2 right 90%: a gap the answer must not call a verdict.
     const labels: [string, string][] = [];
     for (let i = 0; i < 400; i++) {
       const version = i % 2 === 0 ? '1' : '2';
@@ -219,26 +219,26 @@ describe('GET /experiments/:model from the evidence store', () => {
     const res = await request(app).get('/experiments/pets');
     expect(res.status).toBe(200);
     const r = res.body;
-    expect(r.source).toBe('store');
-    expect(r.control).toBe('1');
-    expect(r.revision).toBe(3);
+    expect(r.experiment).toBeNull();
+    // No stable alias and a 50/50 tie: `experiment start` would refuse to guess, so the hint names none.
+    expect(r.start_with).toBeNull();
+    expect(r.message).toMatch(/^no experiment is running on pets: .*--control V --candidates W/);
     const [v1, v2] = r.versions;
-    expect(v1).toMatchObject({ version: '1', control: true, requests: 200, weightPercent: 50, errors: 0 });
-    expect(v1.accuracy.rate).toBeCloseTo(0.7, 5);
-    expect(v2).toMatchObject({ version: '2', requests: 201, errors: 1 });
-    expect(v2.accuracy.rate).toBeCloseTo(0.9, 5);
-    expect(v2.share).toBeCloseTo(201 / 401, 5);
-    expect(v2.vsControl.accuracy.differencePoints).toBeCloseTo(20, 5);
-    expect(v2.vsControl.accuracy.significant).toBe(true);
-    expect(v2.vsControl.latency.significant).toBe(true);
-    expect(v2.latencyMs.p50).toBeGreaterThan(v1.latencyMs.p50);
-    expect(v2.verdict).toMatch(
-      /^v2: accuracy \+20\.0 points, p < 0\.001; error rate no different; latency slower/,
+    expect(v1).toMatchObject({ version: '1', weight_percent: 50, requests: 200, errors: 0, labelled: 200 });
+    expect(v1.accuracy).toBeCloseTo(0.7, 5);
+    expect(v2).toMatchObject({ version: '2', requests: 201, errors: 1, labelled: 200 });
+    expect(v2.error_rate).toBeCloseTo(1 / 201, 8);
+    expect(v2.accuracy).toBeCloseTo(0.9, 5);
+    expect(v2.latency_p50_ms).toBeGreaterThan(v1.latency_p50_ms);
+    // One report path: nothing of the old fixed-horizon comparison survives.
+    expect(Object.keys(r).sort()).toEqual(
+      ['experiment', 'message', 'model', 'since', 'start_with', 'summary', 'versions'].sort(),
     );
-    expect(v1.verdict).toBe('v1: control');
+    expect(Object.keys(v2)).not.toContain('vsControl');
+    expect(JSON.stringify(r)).not.toMatch(/[a-z][A-Z]/);
   }, 60_000);
 
-  it('uses the stable alias as the control', async () => {
+  it('suggests the stable alias as the control of the experiment to start', async () => {
     const { app, setRoutes } = await setup();
     setRoutes(
       routesWith(
@@ -251,8 +251,8 @@ describe('GET /experiments/:model from the evidence store', () => {
       ),
     );
     const res = await request(app).get('/experiments/pets');
-    expect(res.body.control).toBe('2');
-    expect(res.body.versions[1].verdict).toBe('v2: control');
+    expect(res.body.start_with).toBe('modelgate experiment start pets --control 2 --candidates 1');
+    expect(res.body.message).toContain('`modelgate experiment start pets --control 2 --candidates 1`');
   });
 
   it('keeps counting across policy revisions: changing weights or moving a label resets nothing', async () => {
@@ -273,10 +273,9 @@ describe('GET /experiments/:model from the evidence store', () => {
     predict('2', 'cat');
     await evidence.flush(); // the report reads what is written: at most one flush interval behind
     const r = (await request(app).get('/experiments/pets')).body;
-    expect(r.revision).toBe(4);
-    expect(r.requests).toBe(3);
+    expect(r.versions.map((v: { requests: number }) => v.requests)).toEqual([1, 2]);
     expect(r.since).toBe(new Date(1_700_000_000_000).toISOString());
-    expect(r.versions.map((v: { weightPercent: number }) => v.weightPercent)).toEqual([10, 90]);
+    expect(r.versions.map((v: { weight_percent: number }) => v.weight_percent)).toEqual([10, 90]);
   });
 
   it('answers 404 for an unknown model, 400 for a bad name and 503 before any routing table', async () => {

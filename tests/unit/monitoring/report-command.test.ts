@@ -1,47 +1,49 @@
 import { formatReport } from '../../../cli/commands/report';
-import { buildReport } from '../../../gateway/experiments/report';
+import { noExperimentReport } from '../../../tracking/experiments/no-experiment';
+import { LATENCY_BUCKETS_MS } from '../../../tracking/store/schema';
 
-describe('modelgate report table', () => {
-  it('shows each version with its figures, marks the control and ends with the verdicts', () => {
-    const report = buildReport({
+const evidenceOf = (
+  version: string,
+  requests: number,
+  errors: number,
+  labelled: number,
+  correct: number,
+) => ({
+  version,
+  requests,
+  rows: requests - errors,
+  errors,
+  labelled,
+  correct,
+  // every answered request in the second bucket
+  latency: {
+    upperBoundsMs: LATENCY_BUCKETS_MS,
+    counts: LATENCY_BUCKETS_MS.map((_, i) => (i === 1 ? requests - errors : 0)),
+  },
+});
+
+describe('modelgate report table with no experiment running', () => {
+  it('shows each version with its counts and ends with how to start an experiment', () => {
+    const report = noExperimentReport({
       model: 'digits',
-      revision: 5,
-      since: Date.UTC(2026, 0, 1),
-      source: 'store',
       weights: [
         { version: '1', weight: 50 },
         { version: '2', weight: 50 },
       ],
       control: '1',
-      stats: [
-        {
-          version: '1',
-          requests: 500,
-          errors: 0,
-          labelled: 500,
-          correct: 400,
-          latency: { kind: 'samples', ms: [5, 6, 7] },
-          drift: null,
-        },
-        {
-          version: '2',
-          requests: 500,
-          errors: 5,
-          labelled: 500,
-          correct: 470,
-          latency: { kind: 'samples', ms: [5, 6, 7] },
-          drift: { psiMax: 0.04, psiMean: 0.02, predictionPsi: 0.01 },
-        },
-      ],
+      evidence: [evidenceOf('1', 500, 0, 500, 400), evidenceOf('2', 500, 5, 500, 470)],
+      since: Date.UTC(2026, 0, 1),
+      driftPsiMax: new Map([['2', 0.04]]),
     });
     const text = formatReport(report);
     const lines = text.split('\n');
     expect(lines[0]).toBe(
-      'digits: policy revision 5, since 2026-01-01T00:00:00.000Z, 1000 requests, from the evidence store',
+      'digits: no experiment running; counts since 2026-01-01T00:00:00.000Z, from the evidence store',
     );
-    expect(lines[2]).toMatch(/^version\s+weight\s+share/);
-    expect(lines[3]).toMatch(/^1 \(control\)\s+50%\s+50\.0%\s+500\s+0\.00%.*80\.0% of 500/);
-    expect(lines[4]).toMatch(/^2\s+50%\s+50\.0%\s+500\s+1\.00%.*94\.0% of 500.*\+14\.0\s+<0\.001.*0\.040$/);
-    expect(text).toContain('v2: accuracy +14.0 points, p < 0.001');
+    expect(lines[2]).toMatch(/^version\s+weight\s+requests\s+errors/);
+    expect(lines[3]).toMatch(/^1\s+50%\s+500\s+0\.00%.*80\.0% of 500\s+-$/);
+    expect(lines[4]).toMatch(/^2\s+50%\s+500\s+1\.00%.*94\.0% of 500\s+0\.040$/);
+    expect(text).toContain('start one with `modelgate experiment start digits --control 1 --candidates 2`');
+    expect(text).not.toMatch(/p [<=]|significant|better|worse/);
   });
 });
