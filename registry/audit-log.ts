@@ -12,7 +12,9 @@ export type AuditAction =
   | 'version.create'
   | 'version.delete'
   | 'policy.recovered'
-  | 'rollout.transition';
+  | 'rollout.transition'
+  | 'experiment.start'
+  | 'experiment.stop';
 
 export interface AuditEntry {
   at: string;
@@ -23,7 +25,8 @@ export interface AuditEntry {
   request_id?: string;
   before: unknown;
   after: unknown;
-  /** Rollout transitions: the reason in words and the evidence it was decided on. */
+  /** Rollout transitions and experiment stops: the reason in words (and, for rollouts, the evidence
+   * it was decided on). */
   why?: string;
   evidence?: unknown;
 }

@@ -128,6 +128,7 @@ export function createRegistryExperiments(deps: RegistryExperimentsDeps): Regist
       id: found.id,
       now: deps.now(),
       reason: `stopped by ${who(res)}`,
+      who: who(res),
     });
     logger.info('experiment stopped', { model: m, id: found.id, who: who(res) });
     await refreshRouting();

@@ -16,6 +16,7 @@ import { createApp } from './app';
 import { checkArtifactInTf } from './artifact-check';
 import { loadConfig } from './config';
 import { fetchMetrics } from './drift/readings';
+import { auditedExperiments } from './experiment-audit';
 import { createSnapshotWriter, loadSnapshot } from './instance-snapshot';
 import { httpInstanceVerifier } from './instance-verify';
 import { createInstances } from './instances';
@@ -69,7 +70,11 @@ export async function runRegistry(env: NodeJS.ProcessEnv = process.env): Promise
     }
     throw err;
   }
-  const repository = createExperimentRepository(database.db);
+  const repository = auditedExperiments({
+    repository: createExperimentRepository(database.db),
+    root,
+    metrics: metricsRegistry,
+  });
   let refreshRoutes: () => Promise<void> = async () => undefined;
   const rollouts = createRolloutController({
     root,

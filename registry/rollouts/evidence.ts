@@ -27,6 +27,7 @@ export function trackingEvidence(o: {
           id: e.id,
           now: o.now(),
           reason: `a rollout of ${candidates.join(', ')} started`,
+          who: 'rollout',
         });
       }
       const started = await repository.start({
@@ -44,7 +45,7 @@ export function trackingEvidence(o: {
     async stopExperiment({ model, id }) {
       const e = await repository.get(model, id);
       if (e?.status === 'running')
-        await repository.stop({ model, id, now: o.now(), reason: 'the rollout ended' });
+        await repository.stop({ model, id, now: o.now(), reason: 'the rollout ended', who: 'rollout' });
     },
     async report({ model, experimentId, alpha }) {
       if (experimentId === null) return null;

@@ -45,20 +45,10 @@ export function createExperimentGauges(registry: Registry): ExperimentGauges {
     labelNames,
     registers: [registry],
   });
-  const started = new Gauge({
-    name: 'modelgate_experiment_started_seconds',
-    help: 'Start time (Unix seconds) of the running experiment of each model; Grafana annotates its changes',
-    labelNames: ['model', 'experiment'],
-    registers: [registry],
-  });
   return {
     publish(reports) {
-      for (const g of [difference, low, high, pValue, n, srm, started]) g.reset();
+      for (const g of [difference, low, high, pValue, n, srm]) g.reset();
       for (const r of reports) {
-        started.set(
-          { model: r.model, experiment: r.experiment.id },
-          Date.parse(r.experiment.started_at) / 1000,
-        );
         for (const candidate of r.experiment.candidates)
           srm.set({ model: r.model, candidate, metric: 'assignment' }, r.srm.p_value);
         for (const c of r.comparisons) {

@@ -38,7 +38,8 @@ export interface ExperimentRepository {
   list(model: string): Promise<Experiment[]>;
   /** Every running experiment, for the routing table. */
   running(): Promise<Experiment[]>;
-  stop(input: { model: string; id: string; now: number; reason: string }): Promise<Experiment>;
+  /** `who` names the actor for the audit log (registry/experiment-audit.ts); the row keeps `reason`. */
+  stop(input: { model: string; id: string; now: number; reason: string; who?: string }): Promise<Experiment>;
   setWeights(id: string, weights: WeightPeriod[]): Promise<void>;
 }
 
@@ -55,38 +56,43 @@ export function createExperimentRepository(db: Kysely<EvidenceSchema>): Experime
   return {
     async start(input) {
       const id = `${input.model}-${new Date(input.now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 6)}`;
-      await db.transaction().execute(async (trx) => {
-        const open = await trx
-          .selectFrom('experiments')
-          .select('id')
-          .where('model', '=', input.model)
-          .where('status', '=', 'running')
-          .executeTakeFirst();
-        if (open) {
-          throw new AppError(
-            'conflict',
-            `model "${input.model}" already runs experiment ${open.id}; stop it first (modelgate experiment stop ${input.model})`,
-            { experiment_id: open.id },
-          );
-        }
-        await trx
-          .insertInto('experiments')
-          .values({
-            id,
-            model: input.model,
-            control: input.control,
-            candidates: JSON.stringify(input.candidates),
-            unit: input.unit,
-            metrics: JSON.stringify(input.metrics),
-            status: 'running',
-            weights: JSON.stringify([{ from: input.now, weights: input.weights }]),
-            started_at: input.now,
-            ended_at: null,
-            end_reason: null,
-            created_by: input.createdBy,
-          })
-          .execute();
-      });
+      // Under SQLite WAL this read-then-write transaction fails at once with SQLITE_BUSY when a
+      // gateway's write lands between its read and its insert (the busy timeout does not cover a
+      // reader that must become a writer); the whole transaction is then simply run again.
+      await retryWhenBusy(() =>
+        db.transaction().execute(async (trx) => {
+          const open = await trx
+            .selectFrom('experiments')
+            .select('id')
+            .where('model', '=', input.model)
+            .where('status', '=', 'running')
+            .executeTakeFirst();
+          if (open) {
+            throw new AppError(
+              'conflict',
+              `model "${input.model}" already runs experiment ${open.id}; stop it first (modelgate experiment stop ${input.model})`,
+              { experiment_id: open.id },
+            );
+          }
+          await trx
+            .insertInto('experiments')
+            .values({
+              id,
+              model: input.model,
+              control: input.control,
+              candidates: JSON.stringify(input.candidates),
+              unit: input.unit,
+              metrics: JSON.stringify(input.metrics),
+              status: 'running',
+              weights: JSON.stringify([{ from: input.now, weights: input.weights }]),
+              started_at: input.now,
+              ended_at: null,
+              end_reason: null,
+              created_by: input.createdBy,
+            })
+            .execute();
+        }),
+      );
       return (await get(input.model, id))!;
     },
     get,
@@ -128,4 +134,19 @@ export function createExperimentRepository(db: Kysely<EvidenceSchema>): Experime
         .execute();
     },
   };
+}
+
+const BUSY_ATTEMPTS = 5;
+
+/** Runs `work` again (up to BUSY_ATTEMPTS times, 20 ms apart) when SQLite answers SQLITE_BUSY. */
+async function retryWhenBusy<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (!code.startsWith('SQLITE_BUSY') || attempt >= BUSY_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
 }

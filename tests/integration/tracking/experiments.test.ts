@@ -302,4 +302,45 @@ describe('an experiment', () => {
     const routes = (await call(`${registry.url}/routes`, 'GET')).body;
     expect(routes.models.digits.experiment).toBeUndefined();
   });
+
+  it('writes every start and stop to audit.jsonl, whoever made it, and times them for Grafana', async () => {
+    const all = await call(`${registry.url}/models/digits/audit?limit=100`, 'GET');
+    expect(all.status).toBe(200);
+    const experimentLines = (all.body.entries as any[])
+      .filter((e) => e.action.startsWith('experiment.'))
+      .reverse(); // oldest first
+    const experiments = (await call(`${registry.url}/models/digits/experiments`, 'GET')).body
+      .experiments as any[];
+    // Each experiment of this file started once and stopped once (by the API or by a policy write).
+    expect(experimentLines).toHaveLength(2 * experiments.length);
+    expect(experimentLines.map((e) => e.action)).toEqual(
+      experiments.flatMap(() => ['experiment.start', 'experiment.stop']),
+    );
+    const [start, stop] = experimentLines;
+    expect(start).toMatchObject({
+      who: 'admin',
+      before: null,
+      after: { id: first.id, control: '2', candidates: ['1'], status: 'running' },
+    });
+    expect(stop).toMatchObject({
+      who: 'admin',
+      why: 'stopped by admin',
+      before: { id: first.id, status: 'running' },
+      after: { id: first.id, status: 'stopped' },
+    });
+    const last = experimentLines[experimentLines.length - 1];
+    expect(last).toMatchObject({ who: 'registry', action: 'experiment.stop' });
+    expect(last.why).toMatch(/candidate v2 was removed from the policy/);
+
+    const metrics = await (await fetch(`${registry.url}/metrics`)).text();
+    const at = (change: string) =>
+      Number(
+        new RegExp(
+          `^modelgate_experiment_last_change_seconds\\{model="digits",change="${change}"\\} (\\S+)$`,
+          'm',
+        ).exec(metrics)?.[1],
+      );
+    expect(Math.round(at('stopped') * 1000)).toBe(Date.parse(last.at));
+    expect(Math.round(at('started') * 1000)).toBe(Date.parse(experimentLines[experimentLines.length - 2].at));
+  });
 });
