@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { abExperimentDashboard } from './dashboards/ab-experiment';
 import { driftDashboard } from './dashboards/drift';
+import { importSection } from './dashboards/panels';
 import { serviceHealthDashboard } from './dashboards/service-health';
 
 /** File name (under monitoring/grafana/dashboards/) → dashboard JSON text. */
@@ -14,7 +15,10 @@ export function renderDashboards(): Record<string, string> {
     'service-health.json': serviceHealthDashboard().build(),
   };
   return Object.fromEntries(
-    Object.entries(built).map(([file, d]) => [file, `${JSON.stringify(d, null, 2)}\n`]),
+    Object.entries(built).map(([file, d]) => [
+      file,
+      `${JSON.stringify({ ...importSection(), ...d }, null, 2)}\n`,
+    ]),
   );
 }
 

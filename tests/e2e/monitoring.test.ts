@@ -325,7 +325,8 @@ describe('the stack under Prometheus', () => {
   });
 
   it('has data behind every panel query of every shipped dashboard', async () => {
-    // A registry write, so the registry panels have something to show.
+    // A registry write, so the registry panels have something to show; coming during the penguins
+    // rollout, it also pauses that (a manual_change transition).
     const current = await fetch(`${registry.url}/models/penguins/policy`);
     const etag = current.headers.get('etag') ?? '"1"';
     const put = await fetch(`${registry.url}/models/penguins/policy`, {
@@ -386,6 +387,20 @@ describe('the stack under Prometheus', () => {
       return missing;
     });
     expect(empty).toEqual([]);
+
+    // The experiment annotation marks the digits experiment's start at its exact time, in ms.
+    const ab = JSON.parse(readFileSync(path.join(DASHBOARDS, 'ab-experiment.json'), 'utf8'));
+    const marker = (ab.annotations.list as { name: string; expr: string; useValueForTime?: boolean }[]).find(
+      (a) => a.name === 'experiment started or stopped',
+    )!;
+    expect(marker.useValueForTime).toBe(true);
+    const experiment = (await (
+      await fetch(`${registry.url}/models/digits/experiments/${digitsExperiment}`)
+    ).json()) as { started_at: string };
+    const marks = await prometheus.query(substitute(marker.expr, 'digits'));
+    expect(marks.map((m) => [m.metric.change, Math.round(Number(m.value[1]))])).toEqual([
+      ['started', Date.parse(experiment.started_at)],
+    ]);
   });
 
   it('finds the planted accuracy difference in the experiment report, from the evidence store', async () => {

@@ -38,15 +38,19 @@ export function abExperimentDashboard() {
           .step('30s')
           .titleFormat('policy of {{model}} changed (weights or labels)'),
       )
+      // Experiment starts and stops (registry/experiment-audit.ts): the gauge holds the time of the last
+      // change, drawn as one marker at that exact time.
       .annotation(
         new AnnotationQueryBuilder()
-          .name('experiment changes')
+          .name('experiment started or stopped')
           .datasource(DATASOURCE)
           .enable(true)
           .iconColor('purple')
-          .expr('changes(max by (model) (modelgate_experiment_started_seconds{model="$model"})[2m:30s]) > 0')
+          .expr('max by (model, change) (modelgate_experiment_last_change_seconds{model="$model"}) * 1000')
           .step('30s')
-          .titleFormat('experiment of {{model}} started'),
+          .useValueForTime(true)
+          .titleFormat('experiment of {{model}} {{change}}')
+          .tagKeys('change'),
       )
       .withRow(new RowBuilder('Who wins'))
       .withPanel(

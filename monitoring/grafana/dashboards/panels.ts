@@ -1,13 +1,53 @@
-/** Shared pieces of the modelgate dashboards: the Prometheus datasource, the model/version template
- * variables, and panel builders with units and thresholds set, so every dashboard reads alike. */
+/** Shared pieces of the modelgate dashboards: the Prometheus datasource, the datasource, model and
+ * version template variables, and panel builders with units and thresholds set, so every dashboard
+ * reads alike. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 
-/** The provisioned datasource (provisioning/datasources/prometheus.yml gives it this uid). */
-export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: 'prometheus' };
+/** Every panel, query, variable and annotation reads the `datasource` template variable, never a
+ * fixed uid, so one JSON works both ways: provisioned by compose, the variable resolves to the
+ * default Prometheus (provisioning/datasources/prometheus.yml); imported into an existing Grafana,
+ * the import form asks for a Prometheus (`__inputs`) and writes its uid into the variable. */
+export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+
+/** The import input Grafana substitutes into `${DS_PROMETHEUS}` when the JSON is imported. */
+const IMPORT_INPUT = 'DS_PROMETHEUS';
+
+function datasourceVariable(): dashboard.DatasourceVariableBuilder {
+  return (
+    new dashboard.DatasourceVariableBuilder('datasource')
+      .label('Prometheus')
+      .type('prometheus')
+      // Imported: the chosen datasource. Provisioned, the placeholder names no datasource, so Grafana
+      // falls back to the default Prometheus.
+      .current({ text: 'Prometheus', value: `\${${IMPORT_INPUT}}` })
+  );
+}
+
+/** `__inputs` and `__requires`, as Grafana's own "Export for sharing externally" writes them. */
+export function importSection() {
+  return {
+    __inputs: [
+      {
+        name: IMPORT_INPUT,
+        label: 'Prometheus',
+        description: 'The Prometheus that scrapes the modelgate gateway, registry and model-servers',
+        type: 'datasource',
+        pluginId: 'prometheus',
+        pluginName: 'Prometheus',
+      },
+    ],
+    __requires: [
+      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
+      { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+      { type: 'panel', id: 'stat', name: 'Stat', version: '' },
+      { type: 'panel', id: 'timeseries', name: 'Time series', version: '' },
+    ],
+  };
+}
 
 /** Selector for the chosen model and versions; every per-version query uses it. */
 export const SEL = 'model="$model",version=~"$version"';
@@ -128,6 +168,7 @@ export function newDashboard(uid: string, title: string, description: string): d
     .time({ from: 'now-1h', to: 'now' })
     .timezone('browser')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(datasourceVariable())
     .withVariable(modelVariable())
     .withVariable(versionVariable());
 }
