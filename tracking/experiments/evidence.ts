@@ -16,6 +16,7 @@
 import { type Kysely, sql } from 'kysely';
 import { LATENCY_BURN_IN_REQUESTS, latencyThreshold } from '../stats/latency-threshold';
 import type { MetricName } from '../stats/metrics';
+import type { WeightPeriodAssignments } from '../stats/srm';
 import { UnitAccumulator, type UnitStatistic } from '../stats/unit-statistic';
 import type { EvidenceSchema } from '../store/schema';
 import type { Experiment } from './experiment';
@@ -38,8 +39,9 @@ export interface ExperimentEvidence {
   metrics: Partial<Record<MetricName, MetricLooks>>;
   /** Latency thresholds (ms) the latency metrics compare against; null before the burn-in is over. */
   thresholdsMs: { latency_p95: number | null; latency_p50: number | null };
-  /** Split/sticky assignments in the current weight period: requests, or units for `unit: user`. */
-  assignments: Record<string, number>;
+  /** Split/sticky assignments (requests, or units for `unit: user`) in each weight period, oldest
+   * first, with that period's weights: the SRM check's expected counts come from each period. */
+  assignments: WeightPeriodAssignments[];
   /** Distinct units per version (all routes but shadow). */
   units: Record<string, number>;
   shadow: Record<string, { rows: number; agree: number }>;
@@ -205,11 +207,17 @@ export async function experimentEvidence(
     metrics.latency_p50 = accumulate(cells(slow, 'slow50', 'n'), byUnit);
   }
 
-  const period = experiment.weights[experiment.weights.length - 1]?.from ?? start;
+  // Assignments per weight period: period p runs from weights[p].from to the next change.
+  const periods = experiment.weights.length > 0 ? experiment.weights : [{ from: start, weights: {} }];
+  const periodOf = sql<number>`case ${sql.join(
+    periods.slice(1).map((p, i) => sql`when ${sql.ref('created_at')} < ${p.from} then ${i}`),
+    sql` `,
+  )} else ${periods.length - 1} end`;
   const assignedRows = await db
     .selectFrom('predictions')
     .select([
       'version',
+      (periods.length > 1 ? periodOf : sql<number>`0`).as('period'),
       byUnit
         ? sql<number>`count(distinct ${sql.ref('unit')}) + sum(case when ${sql.ref('unit')} is null then 1 else 0 end)`.as(
             'n',
@@ -220,11 +228,16 @@ export async function experimentEvidence(
     .where('model', '=', experiment.model)
     .where('row', '=', 0)
     .where('reason', 'in', ASSIGNED)
-    .where('created_at', '>=', period)
+    .where('created_at', '>=', start)
     .where('created_at', '<', end + 1)
-    .groupBy('version')
+    .groupBy(['version', sql`2`])
     .execute();
-  const assignments = Object.fromEntries(assignedRows.map((r) => [r.version, Number(r.n)]));
+  const assignments = periods.map((p, index) => ({
+    weights: p.weights,
+    observed: Object.fromEntries(
+      assignedRows.filter((r) => Number(r.period) === index).map((r) => [r.version, Number(r.n)]),
+    ),
+  }));
 
   const unitRows = await db
     .selectFrom('predictions')

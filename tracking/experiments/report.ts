@@ -8,7 +8,7 @@ import { bucketQuantile } from '../stats/bucket-quantile';
 import { METRICS } from '../stats/metrics';
 import { confidenceHalfWidth } from '../stats/msprt';
 import { recommend } from '../stats/recommendation';
-import { sampleRatioMismatch } from '../stats/srm';
+import { sampleRatioMismatchOverPeriods } from '../stats/srm';
 import { EMPTY_STATISTIC } from '../stats/unit-statistic';
 import { type ComparisonInput, judgeFamily, type MinimumEvidence } from '../stats/verdict';
 import { describeJudgement } from '../stats/words';
@@ -108,14 +108,16 @@ export async function experimentReport(options: ReportOptions): Promise<Experime
   const totals = await versionEvidence(db, { model: e.model, experimentId: e.id });
   const versions = [e.control, ...e.candidates];
 
-  const weights = e.weights[e.weights.length - 1]?.weights ?? {};
-  const srmResult = sampleRatioMismatch({
-    observed: Object.fromEntries(versions.map((v) => [v, evidence.assignments[v] ?? 0])),
-    weights: Object.fromEntries(versions.map((v) => [v, weights[v] ?? 0])),
+  // Only the experiment's arms: other variants of the policy are outside its comparison.
+  const srmResult = sampleRatioMismatchOverPeriods({
+    periods: evidence.assignments.map((p) => ({
+      observed: Object.fromEntries(versions.map((v) => [v, p.observed[v] ?? 0])),
+      weights: Object.fromEntries(versions.map((v) => [v, p.weights[v] ?? 0])),
+    })),
   });
   const srmText = srmResult.ok
     ? `split as configured (SRM p = ${srmResult.pValue.toPrecision(2)})`
-    : `SAMPLE RATIO MISMATCH: observed ${versions.map((v) => `v${v} ${srmResult.observed[v] ?? 0}`).join(', ')} against weights ${versions.map((v) => `${Math.round(srmResult.expectedPercent[v] ?? 0)}%`).join('/')} (p = ${srmResult.pValue.toExponential(1)}); fix the split before reading anything below`;
+    : `SAMPLE RATIO MISMATCH: observed ${versions.map((v) => `v${v} ${srmResult.observed[v] ?? 0}`).join(', ')} against ${evidence.assignments.length > 1 ? `the weights of its ${evidence.assignments.length} weight periods, expected` : 'weights'} ${versions.map((v) => `${Math.round(srmResult.expectedPercent[v] ?? 0)}%`).join('/')} (p = ${srmResult.pValue.toExponential(1)}); fix the split before reading anything below`;
 
   const arms: ReportArm[] = await Promise.all(
     versions.map(async (version): Promise<ReportArm> => {

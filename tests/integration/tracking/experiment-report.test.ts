@@ -146,4 +146,50 @@ describe.each(ENGINES)('the experiment report on %s', (engine) => {
       status: 'running',
     });
   });
+
+  it('checks the split against every weight period, not only the latest', async () => {
+    const repo = createExperimentRepository(database.db);
+    const e = await repo.start({
+      model: 'pets',
+      control: '1',
+      candidates: ['2'],
+      unit: 'request',
+      metrics: ['error_rate'],
+      weights: { '1': 80, '2': 20 },
+      now: T0,
+      createdBy: 'test',
+    });
+    // a rollout step at T0 + 1 s moves the split to 50/50
+    const stepAt = T0 + 1_000;
+    await repo.setWeights(e.id, [...e.weights, { from: stepAt, weights: { '1': 50, '2': 50 } }]);
+    const record = (requestId: string, version: string, at: number) =>
+      store.record({
+        requestId,
+        row: 0,
+        model: 'pets',
+        version,
+        experimentId: e.id,
+        unit: null,
+        route: '/predict',
+        reason: 'split',
+        status: 200,
+        ok: true,
+        latencyMs: 10,
+        predictedClass: 'cat',
+        confidence: 0.9,
+        at,
+      });
+    // 400/100 under 80/20, then 260/240 under 50/50: each period on its weights
+    for (let i = 0; i < 500; i++) record(`a${i}`, i < 400 ? '1' : '2', T0 + 100 + i);
+    for (let i = 0; i < 500; i++) record(`b${i}`, i < 260 ? '1' : '2', stepAt + 100 + i);
+    await store.flush();
+    const experiment = (await repo.get('pets', e.id))!;
+    const r = await experimentReport({ db: database.db, experiment, now: T0 + 10_000, lookEveryMs: 1000 });
+    expect(r.srm.observed).toEqual({ '1': 660, '2': 340 });
+    // expected 650/350 (scipy.stats.chisquare([660, 340], [650, 350]): p = 0.507335)
+    expect(r.srm.expected_percent['1']).toBeCloseTo(65, 9);
+    expect(r.srm.p_value).toBeCloseTo(0.5073346887814887, 6);
+    expect(r.srm.ok).toBe(true);
+    expect(r.recommendation.action).not.toBe('fix_split');
+  });
 });

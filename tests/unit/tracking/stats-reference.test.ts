@@ -13,7 +13,7 @@ import {
 } from '../../../tracking/stats/msprt';
 import { holmAdjust } from '../../../tracking/stats/multiplicity';
 import { moreObservationsPerArm } from '../../../tracking/stats/sample-size';
-import { sampleRatioMismatch } from '../../../tracking/stats/srm';
+import { sampleRatioMismatch, sampleRatioMismatchOverPeriods } from '../../../tracking/stats/srm';
 import { ratioEstimate, UnitAccumulator } from '../../../tracking/stats/unit-statistic';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) => {
@@ -108,6 +108,45 @@ describe('sample-ratio mismatch (scipy.stats.chisquare)', () => {
     close(r.chiSquare, 448.177777777778, 1e-9);
     expect(r.pValue).toBeLessThan(1e-12);
     expect(r.expectedPercent).toEqual({ a: 90, b: 5, c: 5 });
+  });
+
+  it('sums the expected counts over weight periods: 80/20 then 50/50 is no mismatch', () => {
+    // 5,000 assignments under 80/20, then a rollout step to 50/50 and 5,000 more.
+    const periods = [
+      { observed: { '1': 4000, '2': 1000 }, weights: { '1': 80, '2': 20 } },
+      { observed: { '1': 2600, '2': 2400 }, weights: { '1': 50, '2': 50 } },
+    ];
+    const r = sampleRatioMismatchOverPeriods({ periods });
+    // scipy.stats.chisquare([6600, 3400], [6500, 3500])
+    close(r.chiSquare, 4.395604395604, 1e-9);
+    close(r.pValue, 3.603168621823e-2, 1e-9);
+    expect(r.ok).toBe(true);
+    expect(r.observed).toEqual({ '1': 6600, '2': 3400 });
+    close(r.expectedPercent['1']!, 65, 1e-9);
+    // The defect this replaces: the totals against the latest weights alone read a broken split.
+    expect(sampleRatioMismatch({ observed: r.observed, weights: periods[1]!.weights }).ok).toBe(false);
+  });
+
+  it('finds no mismatch at all when each period splits exactly by its weights (three arms)', () => {
+    const r = sampleRatioMismatchOverPeriods({
+      periods: [
+        { observed: { a: 9000, b: 500, c: 500 }, weights: { a: 90, b: 5, c: 5 } },
+        { observed: { a: 4000, b: 3000, c: 3000 }, weights: { a: 40, b: 30, c: 30 } },
+      ],
+    });
+    close(r.chiSquare, 0, 1e-12);
+    close(r.pValue, 1, 1e-12);
+  });
+
+  it('still flags a split that is off within its period', () => {
+    const r = sampleRatioMismatchOverPeriods({
+      periods: [
+        { observed: { '1': 4000, '2': 1000 }, weights: { '1': 80, '2': 20 } },
+        // 52/48 of 20,000 under 50/50, as in the single-period case above
+        { observed: { '1': 10400, '2': 9600 }, weights: { '1': 50, '2': 50 } },
+      ],
+    });
+    expect(r.ok).toBe(false);
   });
 
   it('treats assignments to a zero-weight arm as a mismatch and no assignments as no evidence', () => {

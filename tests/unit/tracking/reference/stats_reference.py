@@ -49,6 +49,14 @@ for obs, w in [([10400, 9600], [50, 50]), ([1040, 960], [50, 50]), ([9400, 560, 
     r = stats.chisquare(obs, exp)
     print(f'obs={obs} weights={w}: chi2={r.statistic:.12f} p={r.pvalue:.12e}')
 
+print('# srm over weight periods (expected = sum over periods of its assignments x its weights)')
+for periods in [[([4000, 1000], [80, 20]), ([2600, 2400], [50, 50])],
+                [([9000, 500, 500], [90, 5, 5]), ([4000, 3000, 3000], [40, 30, 30])]]:
+    obs = np.sum([o for o, _ in periods], axis=0)
+    exp = np.sum([np.array(w) / sum(w) * sum(o) for o, w in periods], axis=0)
+    r = stats.chisquare(obs, exp)
+    print(f'periods={periods}: observed={list(obs)} expected={list(exp)} chi2={r.statistic:.12f} p={r.pvalue:.12e}')
+
 print('# holm')
 ps = [0.01, 0.04, 0.03, 0.005, 0.2]
 order = np.argsort(ps)
