@@ -64,6 +64,7 @@ export function formatExperimentReport(r: VerdictReport): string {
   return [
     `${r.model}: experiment ${e.id} (${e.status}${e.end_reason ? `: ${e.end_reason}` : ''}), control v${e.control}, unit ${e.unit}, since ${e.started_at}`,
     `${r.srm.ok ? '' : '!! '}${r.srm.text}`,
+    ...(r.allocation.warning ? [`!! ${r.allocation.warning}`] : []),
     '',
     arms,
     '',

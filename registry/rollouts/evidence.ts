@@ -1,7 +1,7 @@
 /** The rollout's view of the evidence store: the experiment it runs (in the `experiments` table)
  * and its report, computed by the same shared function the gateway and the experiments API use. */
 import type { Kysely } from 'kysely';
-import { DEFAULT_METRICS } from '../../tracking/experiments/experiment';
+import { DEFAULT_METRICS, isAdaptive } from '../../tracking/experiments/experiment';
 import { experimentReport } from '../../tracking/experiments/report';
 import type { ExperimentRepository } from '../../tracking/experiments/repository';
 import type { EvidenceSchema } from '../../tracking/store/schema';
@@ -16,11 +16,16 @@ export function trackingEvidence(o: {
 }): RolloutEvidenceSource {
   const { repository } = o;
   return {
-    async startExperiment({ model, control, candidates, unit, weights }) {
+    async startExperiment({ model, control, candidates, unit, weights, adaptive }) {
       // One running experiment per model: the rollout's replaces whatever a person left running.
       for (const e of await repository.list(model)) {
         if (e.status !== 'running') continue;
-        if (e.control === control && e.candidates.join() === candidates.join() && e.unit === unit)
+        if (
+          e.control === control &&
+          e.candidates.join() === candidates.join() &&
+          e.unit === unit &&
+          isAdaptive(e) === adaptive
+        )
           return e.id;
         await repository.stop({
           model,
@@ -37,6 +42,7 @@ export function trackingEvidence(o: {
         unit,
         metrics: DEFAULT_METRICS,
         weights,
+        adaptive,
         now: o.now(),
         createdBy: 'rollout',
       });

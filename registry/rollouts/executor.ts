@@ -42,6 +42,8 @@ export interface RolloutEvidenceSource {
     unit: 'request' | 'user';
     /** The split the experiment starts under, for its sample-ratio check. */
     weights: Record<string, number>;
+    /** A bandit moves the weights by the outcomes: the report must say its estimates are biased. */
+    adaptive: boolean;
   }): Promise<string | null>;
   stopExperiment(o: { model: string; id: string }): Promise<void>;
   report(o: { model: string; experimentId: string | null; alpha: number }): Promise<RolloutReport | null>;
@@ -314,6 +316,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         candidates: [spec.candidate],
         unit: spec.unit,
         weights: Object.fromEntries(state.expected.variants.map((v) => [v.version, v.weight])),
+        adaptive: spec.strategy === 'bandit',
       });
     } catch (err) {
       logger.warn('could not start the experiment of a rollout; trying again on the next tick', {

@@ -13,6 +13,9 @@ export interface WeightPeriod {
   /** Epoch ms from which these weights applied. */
   from: number;
   weights: Record<string, number>;
+  /** Set on the first period of an experiment whose weights a bandit moves by the outcomes so far
+   * (adaptive allocation). Kept in the weights JSON, so it needs no schema change. */
+  adaptive?: true;
 }
 
 export interface Experiment {
@@ -134,6 +137,12 @@ export function withWeights(experiment: Experiment, policy: Policy, now: number)
   return [...experiment.weights, { from: now, weights: current }];
 }
 
+/** Whether a bandit allocates the experiment's traffic: then every naive estimate in its report is
+ * biased (an arm that drew worse early gets less traffic, so its early luck is never averaged out). */
+export function isAdaptive(e: Experiment): boolean {
+  return e.weights.some((w) => w.adaptive === true);
+}
+
 /** The stored object on the wire (snake_case). */
 export function experimentView(e: Experiment) {
   return {
@@ -147,6 +156,7 @@ export function experimentView(e: Experiment) {
     started_at: new Date(e.startedAt).toISOString(),
     ended_at: e.endedAt === null ? null : new Date(e.endedAt).toISOString(),
     end_reason: e.endReason,
+    allocation: isAdaptive(e) ? 'adaptive' : 'fixed',
     weights: e.weights.map((w) => ({ from: new Date(w.from).toISOString(), weights: w.weights })),
   };
 }

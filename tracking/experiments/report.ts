@@ -14,7 +14,7 @@ import { type ComparisonInput, judgeFamily, type MinimumEvidence } from '../stat
 import { describeJudgement } from '../stats/words';
 import type { EvidenceSchema } from '../store/schema';
 import { type ExperimentEvidence, experimentEvidence } from './evidence';
-import type { Experiment } from './experiment';
+import { type Experiment, isAdaptive } from './experiment';
 
 export interface ReportOptions {
   db: Kysely<EvidenceSchema>;
@@ -76,6 +76,9 @@ export interface ExperimentReport {
     expected_percent: Record<string, number>;
     text: string;
   };
+  /** `adaptive` when a bandit sets the weights (issue 12): the warning then says what that does to
+   * the estimates below. */
+  allocation: { kind: 'fixed' | 'adaptive'; warning: string | null };
   arms: ReportArm[];
   comparisons: ReportComparison[];
   recommendation: { action: string; text: string };
@@ -96,6 +99,12 @@ export interface ExperimentReport {
   /** One line per comparison plus the recommendation, for terminals. */
   summary: string;
 }
+
+/** Naive estimates under adaptive allocation are biased (Nie, Tian, Taylor & Zou, "Why adaptively
+ * collected data have negative bias and how to correct for it", AISTATS 2018): an arm that drew
+ * worse early is sampled less, so its early bad luck is never averaged out and its mean reads low. */
+const ADAPTIVE_WARNING =
+  'ADAPTIVE ALLOCATION: a bandit sets these weights from the outcomes so far, so the per-arm rates and differences below are biased (an arm that was unlucky early got less traffic and reads too low); read them as a ranking, not as effect sizes to quote, and confirm with a fixed-split experiment before relying on a number';
 
 const round = (x: number | null, digits = 2) =>
   x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
@@ -210,6 +219,13 @@ export async function experimentReport(options: ReportOptions): Promise<Experime
     });
   }
 
+  const allocation: ExperimentReport['allocation'] = isAdaptive(e)
+    ? {
+        kind: 'adaptive',
+        warning: ADAPTIVE_WARNING,
+      }
+    : { kind: 'fixed', warning: null };
+
   const recommendation = recommend({
     srm: { ok: srmResult.ok, pValue: srmResult.pValue },
     control: e.control,
@@ -235,6 +251,7 @@ export async function experimentReport(options: ReportOptions): Promise<Experime
       expected_percent: srmResult.expectedPercent,
       text: srmText,
     },
+    allocation,
     arms,
     comparisons,
     recommendation,
@@ -245,6 +262,11 @@ export async function experimentReport(options: ReportOptions): Promise<Experime
       thresholds_ms: evidence.thresholdsMs,
     },
     history,
-    summary: [srmText, ...comparisons.map((c) => c.text), `next: ${recommendation.text}`].join('\n'),
+    summary: [
+      srmText,
+      ...(allocation.warning ? [allocation.warning] : []),
+      ...comparisons.map((c) => c.text),
+      `next: ${recommendation.text}`,
+    ].join('\n'),
   };
 }

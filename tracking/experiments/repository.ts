@@ -31,6 +31,8 @@ export interface ExperimentRepository {
     unit: ExperimentUnit;
     metrics: MetricName[];
     weights: Record<string, number>;
+    /** A bandit will move the weights (recorded on the first weight period). */
+    adaptive?: boolean;
     now: number;
     createdBy: string | null;
   }): Promise<Experiment>;
@@ -84,7 +86,9 @@ export function createExperimentRepository(db: Kysely<EvidenceSchema>): Experime
               unit: input.unit,
               metrics: JSON.stringify(input.metrics),
               status: 'running',
-              weights: JSON.stringify([{ from: input.now, weights: input.weights }]),
+              weights: JSON.stringify([
+                { from: input.now, weights: input.weights, ...(input.adaptive ? { adaptive: true } : {}) },
+              ]),
               started_at: input.now,
               ended_at: null,
               end_reason: null,

@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { formatExperimentReport } from '../../../cli/commands/report';
+import { trackingEvidence } from '../../../registry/rollouts/evidence';
 import { createEvidenceStore, type EvidenceStore } from '../../../tracking/evidence-store';
+import { experimentView } from '../../../tracking/experiments/experiment';
 import { experimentReport } from '../../../tracking/experiments/report';
 import { createExperimentRepository } from '../../../tracking/experiments/repository';
 import type { PredictionRecord } from '../../../tracking/record';
@@ -191,5 +194,52 @@ describe.each(ENGINES)('the experiment report on %s', (engine) => {
     expect(r.srm.p_value).toBeCloseTo(0.5073346887814887, 6);
     expect(r.srm.ok).toBe(true);
     expect(r.recommendation.action).not.toBe('fix_split');
+    expect(r.allocation).toEqual({ kind: 'fixed', warning: null });
+  });
+
+  it('warns that a bandit rollout biases the naive estimates, in the JSON, the summary and the CLI', async () => {
+    const repo = createExperimentRepository(database.db);
+    const evidence = trackingEvidence({
+      db: database.db,
+      repository: repo,
+      now: () => clock,
+      lookEveryMs: 1000,
+    });
+    const arms = { model: 'pets', control: '1', candidates: ['2'], unit: 'request' as const };
+    // A person's fixed-split experiment is not taken over by a bandit: it is replaced.
+    const fixedId = await evidence.startExperiment({
+      ...arms,
+      weights: { '1': 50, '2': 50 },
+      adaptive: false,
+    });
+    const banditId = await evidence.startExperiment({
+      ...arms,
+      weights: { '1': 50, '2': 50 },
+      adaptive: true,
+    });
+    expect(banditId).not.toBe(fixedId);
+    expect((await repo.get('pets', fixedId!))!.status).toBe('stopped');
+    const bandit = (await repo.get('pets', banditId!))!;
+    expect(experimentView(bandit).allocation).toBe('adaptive');
+
+    const r = await experimentReport({
+      db: database.db,
+      experiment: bandit,
+      now: T0 + 10_000,
+      lookEveryMs: 1000,
+    });
+    expect(r.allocation.kind).toBe('adaptive');
+    expect(r.allocation.warning).toMatch(/^ADAPTIVE ALLOCATION: a bandit sets these weights .* biased/);
+    expect(r.summary.split('\n')[1]).toBe(r.allocation.warning);
+    expect(formatExperimentReport(r).split('\n')[2]).toBe(`!! ${r.allocation.warning}`);
+
+    const fixed = await experimentReport({
+      db: database.db,
+      experiment: (await repo.get('pets', fixedId!))!,
+      now: T0 + 10_000,
+      lookEveryMs: 1000,
+    });
+    expect(fixed.allocation).toEqual({ kind: 'fixed', warning: null });
+    expect(formatExperimentReport(fixed)).not.toContain('ADAPTIVE');
   });
 });
