@@ -11,6 +11,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
  * fixed uid, so one JSON works both ways: provisioned by compose, the variable resolves to the
  * default Prometheus (provisioning/datasources/prometheus.yml); imported into an existing Grafana,
  * the import form asks for a Prometheus (`__inputs`) and writes its uid into the variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, expanded by Grafana
 export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 /** The import input Grafana substitutes into `${DS_PROMETHEUS}` when the JSON is imported. */

@@ -70,7 +70,7 @@ describe('A/B experiment panels keep their promises', () => {
     expect(marker).toMatchObject({
       useValueForTime: true,
       titleFormat: 'experiment of {{model}} {{change}}',
-      datasource: { type: 'prometheus', uid: '${datasource}' },
+      datasource: { type: 'prometheus', uid: GRAFANA_VARIABLE },
     });
     // seconds on the wire, milliseconds for "series value as timestamp"
     expect(marker?.expr).toMatch(
@@ -97,8 +97,12 @@ function datasourceRefs(node: unknown, where = '$'): [string, unknown][] {
   ]);
 }
 
+/** Grafana's own placeholders, written as Grafana writes them (not JavaScript templates). */
+const GRAFANA_VARIABLE = ['$', '{datasource}'].join('');
+const IMPORT_PLACEHOLDER = ['$', '{DS_PROMETHEUS}'].join('');
+
 describe('dashboards work provisioned by compose and imported into an existing Grafana', () => {
-  const VARIABLE_REF = { type: 'prometheus', uid: '${datasource}' };
+  const VARIABLE_REF = { type: 'prometheus', uid: GRAFANA_VARIABLE };
 
   it.each(dashboards)('%s reads its datasource from the datasource variable everywhere', (_file, d) => {
     const refs = datasourceRefs(d);
@@ -120,7 +124,7 @@ describe('dashboards work provisioned by compose and imported into an existing G
         expect.arrayContaining([expect.objectContaining({ type: 'datasource', id: 'prometheus' })]),
       );
       // What Grafana's import does: substitute each declared input, nothing else.
-      const imported = JSON.parse(text.replaceAll('${DS_PROMETHEUS}', 'their-prometheus'));
+      const imported = JSON.parse(text.replaceAll(IMPORT_PLACEHOLDER, 'their-prometheus'));
       expect(JSON.stringify(imported)).not.toMatch(/\$\{DS_/);
       expect(imported.templating.list[0].current.value).toBe('their-prometheus');
       // and no panel still names the compose datasource's uid
