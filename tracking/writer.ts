@@ -1,8 +1,9 @@
 /** Prediction records reach the database in batches, off the hot path: `push` only appends to a
  * bounded ring buffer; a timer flushes it every `flushMs` in multi-row INSERTs. When the database is
  * slow or down the buffer fills and the oldest records are dropped and counted; a prediction never
- * waits for the database. After a failed flush the next try backs off (up to 5 s) so a dead database
- * costs a connection attempt now and then, not one per tick. */
+ * waits for the database. After a failed flush the next try backs off, doubling up to 1 s: a dead
+ * database costs one connection attempt a second, not one per tick, and once it is back the records
+ * answered meanwhile reach it within a second, before a full buffer pushes them out as the oldest. */
 import type { Kysely } from 'kysely';
 import type { PredictionRecord } from './record';
 import { RingBuffer } from './ring-buffer';
@@ -10,6 +11,7 @@ import {
   type EvidenceSchema,
   HOUR_MS,
   latencyBucketOf,
+  PREDICTION_TEXT_WIDTHS,
   type PredictionCountsTable,
   type PredictionsTable,
 } from './store/schema';
@@ -32,7 +34,7 @@ export interface WriterOptions {
   rowsPerInsert?: number;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+const MAX_BACKOFF_MS = 1_000;
 
 export class PredictionWriter {
   private readonly buffer: RingBuffer<PredictionRecord>;
@@ -70,12 +72,11 @@ export class PredictionWriter {
 
   /** Writes everything buffered now; resolves when done (or failed: the records stay buffered). */
   flush(): Promise<void> {
-    if (!this.flushing) {
-      this.flushing = this.writeAll().finally(() => {
-        this.flushing = undefined;
-      });
-    }
-    return this.flushing;
+    const underWay = this.flushing;
+    if (!underWay) return this.startFlush();
+    // The flush under way writes only what was buffered when it began, not what came since (the
+    // record a feedback call is waiting for, say).
+    return underWay.then(() => (this.buffer.size > 0 ? this.flush() : undefined));
   }
 
   /** Stops the timer and writes what is left (once; a dead database is not waited for again). */
@@ -92,7 +93,7 @@ export class PredictionWriter {
     this.timer = setTimeout(() => {
       // Whatever a flush throws, the next one is scheduled: a rejection left unhandled here would
       // end the gateway, and the database going away must never stop predictions.
-      this.flush()
+      (this.flushing ?? this.startFlush())
         .catch((err: unknown) => {
           this.failures++;
           this.options.events?.failed?.(err, 0);
@@ -104,6 +105,13 @@ export class PredictionWriter {
         });
     }, ms);
     this.timer.unref();
+  }
+
+  private startFlush(): Promise<void> {
+    this.flushing = this.writeAll().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
   }
 
   private async writeAll(): Promise<void> {
@@ -174,21 +182,31 @@ function countsOf(rows: readonly Omit<PredictionsTable, 'id'>[]): PredictionCoun
 }
 
 function toRow(r: PredictionRecord): Omit<PredictionsTable, 'id'> {
+  const w = PREDICTION_TEXT_WIDTHS;
   return {
-    request_id: r.requestId,
+    request_id: cut(r.requestId, w.request_id),
     row: r.row,
-    model: r.model,
-    version: r.version,
-    experiment_id: r.experimentId,
-    unit: r.unit,
-    route: r.route,
+    model: cut(r.model, w.model),
+    version: cut(r.version, w.version),
+    experiment_id: cutOrNull(r.experimentId, w.experiment_id),
+    unit: cutOrNull(r.unit, w.unit),
+    route: cut(r.route, w.route),
     reason: r.reason,
     status: r.status,
     ok: r.ok ? 1 : 0,
     latency_ms: r.latencyMs,
     latency_bucket: latencyBucketOf(r.latencyMs),
-    predicted_class: r.predictedClass,
+    predicted_class: cutOrNull(r.predictedClass, w.predicted_class),
     confidence: r.confidence,
     created_at: Math.round(r.at),
   };
+}
+
+/** PostgreSQL counts characters, never more than the UTF-16 units cut here, so the result fits. */
+function cut(text: string, width: number): string {
+  return text.length > width ? text.slice(0, width) : text;
+}
+
+function cutOrNull(text: string | null, width: number): string | null {
+  return text === null ? null : cut(text, width);
 }

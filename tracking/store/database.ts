@@ -6,7 +6,8 @@
  * fail. synchronous=NORMAL: in WAL mode a commit survives a process crash (SIGKILL), only a power
  * loss can take the last transactions.
  * PostgreSQL: a `pg` pool, BIGINT parsed to numbers (epoch ms fit a double), bounded timeouts so a
- * database that goes away fails calls quickly instead of holding them. */
+ * database that goes away fails calls quickly instead of holding them, and a client whose call got
+ * no answer is dropped rather than reused (pg-pool.ts). */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -14,6 +15,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool, types } from 'pg';
 import { type Dialect, parseDatabaseUrl, redact } from './dialect';
 import { migrations } from './migrations';
+import { discardingBrokenClients } from './pg-pool';
 import type { EvidenceSchema } from './schema';
 
 export interface EvidenceDatabase {
@@ -31,6 +33,8 @@ export interface OpenOptions {
   onPoolError?(err: Error): void;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** PostgreSQL: longest a query may wait for its answer (default 15 s). */
+  queryTimeoutMs?: number;
 }
 
 /** Raised when DATABASE_URL cannot be opened or migrated; main.ts prints it and exits. */
@@ -71,7 +75,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
         max: options.poolSize ?? 10,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
-        query_timeout: 15_000,
+        query_timeout: options.queryTimeoutMs ?? 15_000,
         types: {
           getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
             oid === INT8_OID
@@ -85,7 +89,9 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       // itself, not on the pool, when the server terminates the connection: without a listener
       // that is an uncaught exception and the gateway dies with the database.
       pool.on('connect', (client) => client.on('error', (err) => options.onPoolError?.(err)));
-      const db = new Kysely<EvidenceSchema>({ dialect: new PostgresDialect({ pool }) });
+      const db = new Kysely<EvidenceSchema>({
+        dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }),
+      });
       store = { db, dialect: 'postgres', url: redact(url), close: () => db.destroy() };
     }
   } catch (err) {

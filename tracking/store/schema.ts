@@ -84,6 +84,19 @@ export interface EvidenceSchema {
   prediction_counts: PredictionCountsTable;
 }
 
+/** Widths of the predictions table's varchar columns, as 0001-evidence.ts made them. PostgreSQL
+ * refuses a longer value and with it the whole batch, which would then be retried for ever; SQLite
+ * would keep it whole. The writer cuts text to these first, so both engines store the same. */
+export const PREDICTION_TEXT_WIDTHS = {
+  request_id: 200,
+  model: 128,
+  version: 128,
+  experiment_id: 128,
+  unit: 256,
+  route: 64,
+  predicted_class: 256,
+} as const;
+
 export const HOUR_MS = 3_600_000;
 
 /** Upper bounds (ms) of the latency buckets; the last is Infinity. Fine enough that interpolated

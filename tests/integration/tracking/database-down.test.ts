@@ -67,11 +67,22 @@ const metric = async (name: string) => {
   return m ? Number(m[1]) : 0;
 };
 
-// KNOWN DEFECT, skipped for this landing and reported open on issue 10: in 2 of the last 3 runs the
-// gateway kept answering 200 through the outage but wrote no record within 30 s of PostgreSQL
-// returning (it passed in the third). The writer's recovery after a PostgreSQL restart needs a fix
-// and this test back on before the issue can close.
-it.skip('keeps answering 200 through a 20 s database outage, counts the drops, and resumes writing', async () => {
+const storedPredictions = async (limit: number) => {
+  const res = await call(`${gateway.url}/predictions?model=${MODEL}&limit=${limit}`, 'GET', undefined, {
+    authorization: `Bearer ${ADMIN_TOKEN}`,
+  });
+  return res.status === 200 ? (res.body.predictions as { request_id: string; created_at: string }[]) : [];
+};
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, failure: string) {
+  const startedAt = Date.now();
+  while (!(await check())) {
+    if (Date.now() - startedAt > timeoutMs) throw new Error(failure);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+it('keeps answering 200 through a 20 s database outage, counts the drops, and resumes writing', async () => {
   const statuses: number[] = [];
   let running = true;
   const loops = Array.from({ length: 4 }, async () => {
@@ -80,22 +91,38 @@ it.skip('keeps answering 200 through a 20 s database outage, counts the drops, a
       statuses.push(res.status);
     }
   });
-  await new Promise((r) => setTimeout(r, 1500));
-  const writtenBefore = await metric('modelgate_tracking_records_written_total');
-  expect(writtenBefore).toBeGreaterThan(0);
-  await pg.stop();
-  const downAt = statuses.length;
-  await new Promise((r) => setTimeout(r, 5000));
-  // The store's reads fail as a 503 the caller can retry, naming the store; predictions carry on.
-  const report = await call(`${gateway.url}/experiments/${MODEL}`, 'GET');
-  expect(report.status).toBe(503);
-  expect(report.body.error.message).toMatch(/DATABASE_URL/);
-  const fb = await call(`${gateway.url}/feedback`, 'POST', { request_id: 'whatever', label: 'a' });
-  expect(fb.status).toBe(503);
-  await new Promise((r) => setTimeout(r, 15_000));
-  const duringOutage = statuses.length - downAt;
-  await pg.start();
-  const upAt = Date.now();
+  let writtenBefore = 0;
+  let duringOutage = 0;
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    writtenBefore = await metric('modelgate_tracking_records_written_total');
+    expect(writtenBefore).toBeGreaterThan(0);
+    await pg.stop();
+    const downAt = statuses.length;
+    await new Promise((r) => setTimeout(r, 5000));
+    // The store's reads fail as a 503 the caller can retry, naming the store; predictions carry on.
+    const report = await call(`${gateway.url}/experiments/${MODEL}`, 'GET');
+    expect(report.status).toBe(503);
+    expect(report.body.error.message).toMatch(/DATABASE_URL/);
+    const fb = await call(`${gateway.url}/feedback`, 'POST', { request_id: 'whatever', label: 'a' });
+    expect(fb.status).toBe(503);
+    await new Promise((r) => setTimeout(r, 15_000));
+    duringOutage = statuses.length - downAt;
+    await pg.start();
+    const upAt = Date.now();
+    // Under the same traffic, records answered after the database returned reach it. Not one chosen
+    // record: the 300-row buffer is full when the database returns, so until the writer's next try
+    // (its backoff) each new record pushes out the oldest, by design, and any one record can go.
+    await waitUntil(
+      async () => (await storedPredictions(1)).some((p) => Date.parse(p.created_at) >= upAt),
+      30_000,
+      'no record answered after the database returned was written within 30 s',
+    );
+  } finally {
+    running = false;
+    await Promise.all(loops);
+  }
+  // With the traffic stopped nothing pushes a record out any more: this one must be written.
   const marker = await call(
     `${gateway.url}/predict`,
     'POST',
@@ -103,22 +130,11 @@ it.skip('keeps answering 200 through a 20 s database outage, counts the drops, a
     { 'x-request-id': 'after-outage' },
   );
   expect(marker.status).toBe(200);
-  const seen = async () => {
-    const res = await call(`${gateway.url}/predictions?model=${MODEL}&limit=1000`, 'GET', undefined, {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-    });
-    return (
-      res.status === 200 &&
-      (res.body.predictions as { request_id: string }[]).some((p) => p.request_id === 'after-outage')
-    );
-  };
-  while (!(await seen())) {
-    if (Date.now() - upAt > 30_000)
-      throw new Error('records were not written within 30 s of the database returning');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  running = false;
-  await Promise.all(loops);
+  await waitUntil(
+    async () => (await storedPredictions(10)).some((p) => p.request_id === 'after-outage'),
+    10_000,
+    'a prediction made after the outage, with no traffic behind it, was not written within 10 s',
+  );
 
   expect(duringOutage).toBeGreaterThan(300); // more than the buffer holds, so some had to go
   expect(statuses.filter((s) => s !== 200)).toEqual([]);

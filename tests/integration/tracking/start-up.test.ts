@@ -1,5 +1,5 @@
-/** A gateway whose DATABASE_URL is malformed or unreachable does not start: it exits 1 with a line
- * naming DATABASE_URL (password masked), before it listens. */
+/** A gateway or registry whose DATABASE_URL is malformed or unreachable does not start: it exits 1
+ * with a line naming DATABASE_URL (password masked), before it listens. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,17 +11,26 @@ const NOT_A_DIR = path.join(dir, 'not-a-dir');
 writeFileSync(NOT_A_DIR, 'a file where the database directory should be');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function runGateway(databaseUrl: string): Promise<{ code: number | null; output: string }> {
+function run(
+  service: 'gateway' | 'registry',
+  databaseUrl: string,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'gateway'], {
+    const child = spawn(process.execPath, [CLI, service], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', DATABASE_URL: databaseUrl, REGISTRY_URL: 'http://127.0.0.1:1' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        DATABASE_URL: databaseUrl,
+        REGISTRY_URL: 'http://127.0.0.1:1',
+        MODEL_STORE: path.join(dir, 'models'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    // A gateway that started after all is stopped, and the test fails on its exit code.
+    // A service that started after all is stopped, and the test fails on its exit code.
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -48,9 +57,9 @@ const CASES: [string, string, RegExp][] = [
   ],
 ];
 
-describe('gateway start-up with a bad DATABASE_URL', () => {
+describe.each(['gateway', 'registry'] as const)('%s start-up with a bad DATABASE_URL', (service) => {
   it.each(CASES)('exits 1 naming DATABASE_URL for %s', async (_what, url, message) => {
-    const { code, output } = await runGateway(url);
+    const { code, output } = await run(service, url);
     expect(code).toBe(1);
     expect(output).toMatch(message);
     expect(output).not.toMatch(/"event":"listening"/);

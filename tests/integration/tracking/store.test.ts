@@ -8,12 +8,12 @@ import SqliteDatabase from 'better-sqlite3';
 import { Client } from 'pg';
 import { createEvidenceStore, type EvidenceStore } from '../../../tracking/evidence-store';
 import { decodeCursor } from '../../../tracking/predictions-query';
-import type { PredictionRecord } from '../../../tracking/record';
 import { pruneOnce } from '../../../tracking/retention';
 import { DatabaseOpenError, type EvidenceDatabase, openDatabase } from '../../../tracking/store/database';
 import { migrations } from '../../../tracking/store/migrations';
 import { ENGINES, type Engine, type PostgresCluster, startPostgres } from '../../helpers/postgres';
 import { CLI } from '../../helpers/processes';
+import { predictionRecord as record } from '../../unit/tracking/store-record';
 
 const DAY = 86_400_000;
 let pg: PostgresCluster;
@@ -38,26 +38,6 @@ async function freshUrl(engine: Engine): Promise<string> {
   await client.query(`CREATE DATABASE t${dbCount}`);
   await client.end();
   return pg.url.replace(/\/postgres$/, `/t${dbCount}`);
-}
-
-function record(over: Partial<PredictionRecord> = {}): PredictionRecord {
-  return {
-    requestId: 'r1',
-    row: 0,
-    model: 'pets',
-    version: '1',
-    experimentId: null,
-    unit: null,
-    route: '/predict',
-    reason: 'split',
-    status: 200,
-    ok: true,
-    latencyMs: 12,
-    predictedClass: 'cat',
-    confidence: 0.9,
-    at: 1_700_000_000_000,
-    ...over,
-  };
 }
 
 describe.each(ENGINES)('evidence store on %s', (engine) => {
@@ -126,6 +106,23 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
       kind: 'created',
       correct: false,
     });
+  });
+
+  it('stores a record whose text is longer than its column cut to fit, with the records beside it', async () => {
+    // A sticky header's value is the unit, and a header can be kilobytes long; PostgreSQL refuses an
+    // over-long varchar, which must not make the batch (and every later one) fail for good.
+    const unit = 'u'.repeat(1000);
+    store.record(record({ requestId: 'long', unit, predictedClass: 'c'.repeat(300) }));
+    store.record(record({ requestId: 'next' }));
+    await store.flush();
+    const rows = await database.db
+      .selectFrom('predictions')
+      .select(['request_id', 'unit', 'predicted_class'])
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.request_id)).toEqual(['long', 'next']);
+    expect(rows[0]!.unit).toBe(unit.slice(0, 256));
+    expect(rows[0]!.predicted_class).toBe('c'.repeat(256));
   });
 
   it('joins batch rows by request_id + row and by the row id a batch answer carries', async () => {

@@ -7,6 +7,7 @@ import { openDatabase } from '../../../tracking/store/database';
 import { ENGINES, type PostgresCluster, startPostgres } from '../../helpers/postgres';
 import type { Service } from '../../helpers/processes';
 import { createTestStore, type TestStore } from '../../helpers/test-store';
+import { predictionRecord } from '../../unit/tracking/store-record';
 import {
   ADMIN_TOKEN,
   call,
@@ -205,22 +206,9 @@ describe.each(ENGINES)('two gateways on one %s store', (engine) => {
       retentionDays: 30,
       retention: false,
     });
-    past.record({
-      requestId: 'last-week',
-      row: 0,
-      model: MODEL,
-      version: '1',
-      experimentId: null,
-      unit: null,
-      route: '/predict',
-      reason: 'split',
-      status: 200,
-      ok: true,
-      latencyMs: 3,
-      predictedClass: 'b',
-      confidence: 0.7,
-      at: eightDaysAgo,
-    });
+    past.record(
+      predictionRecord({ requestId: 'last-week', model: MODEL, predictedClass: 'b', at: eightDaysAgo }),
+    );
     await past.close();
     const [a, b] = await gatewayPair(url);
     try {
