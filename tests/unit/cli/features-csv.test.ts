@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { recordsFromCsv } from '../../../cli/commands/features';
 import { parseCsv } from '../../../cli/csv';
+import { compileFeatureSpec } from '../../../common/feature-spec';
 import { PENGUIN_FEATURE_SPEC } from '../../../models/train/penguins-data';
 
 describe('parseCsv', () => {
@@ -47,5 +50,19 @@ describe('recordsFromCsv', () => {
     ['an unknown column', 'penguin_id,beak\np-1,x\n', /unknown feature "beak"/],
   ])('refuses %s', (_name, text, message) => {
     expect(() => recordsFromCsv(PENGUIN_FEATURE_SPEC, text)).toThrow(message);
+  });
+});
+
+describe('the shipped sample entities (models/penguins/entities.csv, the README loads them)', () => {
+  const modelDir = path.join(__dirname, '../../../models/penguins');
+  const sample = JSON.parse(readFileSync(path.join(modelDir, 'sample.json'), 'utf8')) as number[][];
+  const metadata = JSON.parse(readFileSync(path.join(modelDir, '1/metadata.json'), 'utf8'));
+  const spec = metadata.inputs[0].feature_spec;
+
+  it('are the sample rows, p-i encoding to exactly sample row i under the shipped spec', () => {
+    const rows = recordsFromCsv(spec, readFileSync(path.join(modelDir, 'entities.csv'), 'utf8'));
+    expect(rows.map((r) => r.entity)).toEqual(sample.map((_, i) => `p-${i}`));
+    const encoder = compileFeatureSpec(spec);
+    expect(rows.map((r) => encoder.encode(r.values))).toEqual(sample);
   });
 });
