@@ -68,8 +68,25 @@ interface Def {
 }
 const defOf = (s: Zod) => (s as unknown as { _zod: { def: Def } })._zod.def;
 
-function descriptionOf(s: Zod): string | undefined {
+function ownDescription(s: Zod): string | undefined {
   return (getOpenApiMetadata(s).description as string | undefined) ?? s.description;
+}
+
+/** A union becomes the JSON scalar, so what each of its shapes holds (positional numbers or named
+ * features) is said in the field's description, or the GraphQL schema would document less than
+ * the OpenAPI one generated from the same zod schema. */
+function descriptionOf(s: Zod): string | undefined {
+  const own = ownDescription(s);
+  let inner = unwrap(s, 'input').schema;
+  // A list of such unions (a batch's rows) says the same of each item.
+  const list = defOf(inner).type === 'array';
+  if (list) inner = unwrap(defOf(inner).element!, 'input').schema;
+  const d = defOf(inner);
+  if (d.type !== 'union') return own;
+  const shapes = d.options!.map(ownDescription).filter((x): x is string => x !== undefined);
+  if (shapes.length === 0) return own;
+  const head = own ?? (list ? `Each item: ${ownDescription(inner) ?? 'one of'}` : ownDescription(inner));
+  return [head, ...shapes.map((x) => `- ${x}`)].filter(Boolean).join('\n');
 }
 
 const capital = (s: string) =>

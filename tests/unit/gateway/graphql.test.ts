@@ -74,6 +74,23 @@ describe('the generated schema', () => {
     expect(sdl).toMatch(/input PredictBatchInput \{[^}]*instances: \[JSON!\][^}]*entities: \[JSON!\]/s);
   });
 
+  it('says what each shape of a JSON row holds, for a single row and for every batch row, as OpenAPI does', () => {
+    const field = (type: string, name: string) => {
+      const body = sdl.slice(sdl.indexOf(`input ${type} {`));
+      return (
+        body
+          .slice(0, body.indexOf(`  ${name}:`))
+          .split('"""')
+          .at(-2) ?? ''
+      );
+    };
+    for (const described of [field('PredictInput', 'features'), field('PredictBatchInput', 'instances')]) {
+      expect(described).toMatch(/- One row of input features, as many as the model's input width/);
+      expect(described).toMatch(/- Named features, encoded by the gateway with the version's feature spec/);
+    }
+    expect(field('PredictBatchInput', 'instances')).toMatch(/^\s*Each item: One row/);
+  });
+
   it('answers with the REST response fields, snake_case kept', () => {
     expect(sdl).toMatch(
       /type PredictResponse \{[^}]*prediction: String![^}]*probabilities: JSON![^}]*confidence: Float![^}]*request_id: String!/s,
