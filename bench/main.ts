@@ -9,6 +9,7 @@ import { findWrk } from './harness/load';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { renderResults, type Section, writeIntoReadme } from './harness/report';
 import { cpuScenario } from './scenarios/cpu';
+import { featuresScenario } from './scenarios/features';
 import { gatewayScenario } from './scenarios/gateway';
 import { haproxyScenario } from './scenarios/haproxy';
 import { memoryScenario } from './scenarios/memory';
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, Scenario> = {
   scaling: scalingScenario,
   memory: memoryScenario,
   tracking: trackingScenario,
+  features: featuresScenario,
   statistics: statisticsScenario,
 };
 

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { packageVersion } from '../common/package-info';
 import { registerDeployCommands } from './commands/deploy';
 import { registerExperimentCommands } from './commands/experiment';
+import { registerFeaturesCommands } from './commands/features';
 import { registerGatewayCommands } from './commands/gateway';
 import { registerModelServerCommand } from './commands/model-server';
 import { registerRegistryCommands } from './commands/registry';
@@ -29,6 +30,7 @@ registerDeployCommands(program);
 registerRolloutCommands(program);
 registerExperimentCommands(program);
 registerTrackingCommands(program);
+registerFeaturesCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`modelgate: ${err instanceof Error ? err.message : String(err)}\n`);

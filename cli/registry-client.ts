@@ -82,6 +82,10 @@ export class RegistryClient {
     return this.json('GET', `/models/${encodeURIComponent(model)}`);
   }
 
+  getVersion(model: string, version: string): Promise<{ metadata: Metadata }> {
+    return this.json('GET', `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`);
+  }
+
   async getPolicy(model: string): Promise<{ policy: Policy; etag: string }> {
     const { body, headers } = await this.request('GET', `/models/${encodeURIComponent(model)}/policy`);
     return { policy: body as Policy, etag: headers.get('etag') ?? `"${(body as Policy).revision}"` };

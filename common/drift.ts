@@ -53,9 +53,35 @@ export function summaryFeature(fn: SummaryFn, row: ArrayLike<number>): number {
   }
 }
 
+/** Category index of a one-hot group read in place: the first hot column (> 0.5) gives it; none
+ * hot is category 0 under drop_first (its all-zero row), else -1 (no valid category). */
+export function categoryValue(
+  columns: readonly number[],
+  dropFirst: boolean,
+  row: ArrayLike<number>,
+  offset = 0,
+): number {
+  for (let i = 0; i < columns.length; i++) {
+    if (row[offset + columns[i]!]! > 0.5) return dropFirst ? i + 1 : i;
+  }
+  return dropFirst ? 0 : -1;
+}
+
+/** PSI cut points of a category with `count` values: one bin per category, plus a first bin for -1. */
+export function categoryCuts(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i - 0.5);
+}
+
 /** The value a drift feature takes on one input row. */
 export function featureValue(source: DriftSource, row: ArrayLike<number>): number {
   if (source.kind === 'summary') return summaryFeature(source.fn, row);
+  if (source.kind === 'category') {
+    const outside = source.columns.find((c) => c >= row.length);
+    if (outside !== undefined) {
+      throw new RangeError(`drift column ${outside} is outside a row of ${row.length} values`);
+    }
+    return categoryValue(source.columns, source.drop_first, row);
+  }
   if (source.index >= row.length) {
     throw new RangeError(`drift column ${source.index} is outside a row of ${row.length} values`);
   }

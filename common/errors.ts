@@ -11,6 +11,7 @@ export const errorStatus = {
   not_found: 404,
   model_not_found: 404,
   version_not_found: 404,
+  entity_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   stale_revision: 412,
@@ -24,6 +25,7 @@ export const errorStatus = {
   no_healthy_upstream: 503,
   overloaded: 503,
   not_ready: 503,
+  feature_store_unavailable: 503,
   upstream_timeout: 504,
   insufficient_storage: 507,
 } as const;

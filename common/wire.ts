@@ -1,5 +1,6 @@
 /** Wire schemas shared by registry, gateway, model-server and CLI. Each rule has one home here. */
 import { z } from 'zod';
+import { featureSpecSchema, specWidth } from './feature-spec';
 
 /** Model and version names reach the file system, so they are checked before anything else. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -103,12 +104,21 @@ export const driftSourceSchema = z.discriminatedUnion('kind', [
     kind: z.literal('summary'),
     fn: z.enum(['mean_intensity', 'ink_fraction', 'center_of_mass_x', 'center_of_mass_y']),
   }),
+  /** A categorical feature read back from its one-hot columns: the value is the category's index in
+   * the vocabulary (-1 when no column is hot); with drop_first the all-zero row is category 0. */
+  z.object({
+    kind: z.literal('category'),
+    columns: z.array(z.number().int().nonnegative()).min(1),
+    drop_first: z.boolean().default(false),
+  }),
 ]);
 
 export const driftFeatureSchema = z.object({
   name: z.string(),
   source: driftSourceSchema,
   continuous: z.boolean(),
+  /** For category sources: the vocabulary, so PSI bins read as categories. */
+  categories: z.array(z.string()).optional(),
   /** Nine cut points (deciles) of the training distribution; PSI bins by them. */
   deciles: z.array(z.number()),
   /** Share of training rows in each of the len(deciles)+1 bins. */
@@ -117,24 +127,46 @@ export const driftFeatureSchema = z.object({
   reference: z.array(z.number()),
 });
 
-export const metadataSchema = z.object({
-  model: modelNameSchema,
-  version: versionNameSchema,
-  created: z.string(),
-  description: z.string(),
-  framework: z.string(),
-  format: z.enum(['layers-model', 'graph-model']),
-  inputs: z.array(tensorSpecSchema.extend({ features: z.array(z.string()) })).length(1),
-  outputs: z.array(tensorSpecSchema.extend({ labels: z.array(z.string()) })).length(1),
-  metrics: z.record(z.string(), z.number()),
-  baseline: z.object({
-    features: z.array(driftFeatureSchema),
-    classes: z.record(z.string(), z.number()),
-  }),
-  /** sha256 (hex) of every artifact file, keyed by file name relative to the version folder. */
-  artifacts: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
-  training: z.record(z.string(), z.unknown()).optional(),
-});
+export const metadataSchema = z
+  .object({
+    model: modelNameSchema,
+    version: versionNameSchema,
+    created: z.string(),
+    description: z.string(),
+    framework: z.string(),
+    format: z.enum(['layers-model', 'graph-model']),
+    inputs: z
+      .array(
+        tensorSpecSchema.extend({
+          features: z.array(z.string()),
+          /** Named and computed features (common/feature-spec.ts); absent: positional rows only. */
+          feature_spec: featureSpecSchema.optional(),
+        }),
+      )
+      .length(1),
+    outputs: z.array(tensorSpecSchema.extend({ labels: z.array(z.string()) })).length(1),
+    metrics: z.record(z.string(), z.number()),
+    baseline: z.object({
+      features: z.array(driftFeatureSchema),
+      classes: z.record(z.string(), z.number()),
+    }),
+    /** sha256 (hex) of every artifact file, keyed by file name relative to the version folder. */
+    artifacts: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+    training: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((md, ctx) => {
+    const input = md.inputs[0];
+    if (!input?.feature_spec) return;
+    const width = input.shape.slice(1).reduce((a, b) => a * b, 1);
+    const spec = specWidth(input.feature_spec);
+    if (spec !== width) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', 0, 'feature_spec', 'layout'],
+        message: `the feature spec's layout fills ${spec} columns but the input takes ${width}`,
+      });
+    }
+  });
 export type Metadata = z.output<typeof metadataSchema>;
 
 export function inputWidth(metadata: Metadata): number {
@@ -161,6 +193,8 @@ export const routeVersionSchema = z.object({
   input_width: z.number().int().positive(),
   features: z.array(z.string()),
   labels: z.array(z.string()),
+  /** The version's named-feature spec, when its metadata declares one. */
+  feature_spec: featureSpecSchema.optional(),
 });
 
 /** The experiment a model is running (gateways tag prediction records with its id). */

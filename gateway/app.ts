@@ -11,14 +11,18 @@ import type { Logger } from '../common/logger';
 import { parseByteLimit } from '../common/request-body';
 import type { Metadata, Routes } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
+import type { FeatureStore } from '../tracking/features/store';
 import type { PredictionRecord } from '../tracking/record';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
 import { DataPlane } from './dataplane';
 import { createExperiments, experimentIdOf } from './experiments';
+import { createFeatureLookup } from './features/lookup';
 import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
+import { graphqlHandler } from './graphql';
+import { fetchRollout } from './graphql/rollout';
 import { jsonApi } from './json-api/predict';
-import { liveUpstreamCount, statusRouter } from './json-api/status';
+import { liveUpstreamCount, modelInfoBody, statusRouter } from './json-api/status';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi/document';
 import { predictionRoutes } from './prediction-routes';
@@ -48,6 +52,8 @@ export interface GatewayDeps {
   /** The evidence store (tracking/): prediction records, POST /feedback, GET /experiments/:model and
    * GET /predictions. Without it (unit tests of routing) nothing is recorded and those routes 404. */
   evidence?: EvidenceStore;
+  /** The online feature store, for requests naming an entity (tracking/features). */
+  featureStore?: FeatureStore;
   version?: string;
   /** /metrics text for the whole node:cluster when GATEWAY_WORKERS > 1 (gateway/workers.ts). */
   metricsText?(): Promise<string>;
@@ -63,6 +69,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** A store that is down usually comes back within seconds (a Redis restart, a failover). */
+const FEATURE_STORE_RETRY_AFTER_S = 2;
+
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 function routeLabel(path: string): string {
@@ -73,6 +82,7 @@ function routeLabel(path: string): string {
   if (path.startsWith('/v1')) return '/v1';
   if (path.startsWith('/experiments')) return '/experiments';
   if (path.startsWith('/docs')) return '/docs';
+  if (path === '/graphql') return path;
   if (['/health', '/ready', '/metrics', '/openapi.json', '/feedback', '/predictions'].includes(path))
     return path;
   return 'other';
@@ -227,8 +237,18 @@ export function createApp(deps: GatewayDeps): Gateway {
     experimentId: (model) => experimentIdOf(table.current(), model) ?? null,
     shadow: new ShadowSender(config.SHADOW_MAX_CONCURRENCY, logger),
     cache,
+    featureLookup: deps.featureStore
+      ? createFeatureLookup({
+          store: deps.featureStore,
+          registry: deps.metrics,
+          now,
+          retryAfterSeconds: FEATURE_STORE_RETRY_AFTER_S,
+        })
+      : undefined,
   });
 
+  // One JSON API for /predict (front door and Express) and GraphQL's mutations.
+  const json = jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS });
   const accessLogWriter = createAccessLogWriter(logger, { format: config.LOG_FORMAT, service: 'gateway' });
   const app = express();
   app.disable('x-powered-by');
@@ -245,16 +265,15 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi));
   // A cluster worker answers with the whole cluster's metrics, behind the same token check.
   app.get('/metrics', metricsHandler(deps.metrics, config.METRICS_TOKEN, deps.metricsText));
-  app.use(
-    statusRouter({
-      plane,
-      now,
-      startedAt: now(),
-      state: () => state,
-      tableStatus: () => tableStatus,
-      metadata: (m, v) => metadataCache.get(`${m}/${v}`),
-    }),
-  );
+  const statusDeps = {
+    plane,
+    now,
+    startedAt: now(),
+    state: () => state,
+    tableStatus: () => tableStatus,
+    metadata: (m: string, v: string) => metadataCache.get(`${m}/${v}`),
+  };
+  app.use(statusRouter(statusDeps));
   const protocolDeps = {
     plane,
     logger,
@@ -265,6 +284,25 @@ export function createApp(deps: GatewayDeps): Gateway {
   app.use('/v2', oipV2Router(protocolDeps));
   app.use('/v1', tfServingRouter(protocolDeps));
   if (experiments) app.use(experiments.router);
+  app.use(
+    '/graphql',
+    graphqlHandler({
+      predict: json,
+      modelInfo: () => modelInfoBody(statusDeps),
+      metadata: statusDeps.metadata,
+      experiments,
+      rollout: (model) => fetchRollout(config.REGISTRY_URL, model),
+      maxBatchRows: config.MAX_BATCH_ROWS,
+      limits: {
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        maxAliases: config.GRAPHQL_MAX_ALIASES,
+        maxComplexity: config.GRAPHQL_MAX_COMPLEXITY,
+      },
+      maxBatchOperations: config.GRAPHQL_MAX_BATCH,
+      introspection: config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production',
+      adminToken: config.ADMIN_TOKEN,
+    }),
+  );
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
 
@@ -297,7 +335,7 @@ export function createApp(deps: GatewayDeps): Gateway {
     ),
     predictions: predictionRoutes({
       protocol: protocolDeps,
-      json: jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
+      json,
       logger,
       bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
     }),

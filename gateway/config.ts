@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envFields, parseEnv, serverEnvFields } from '../common/config';
 import { trackingEnvFields } from '../tracking/config';
+import { featureStoreEnvFields } from '../tracking/features/open';
 
 /** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
 const byteSize = z
@@ -69,6 +70,18 @@ const GatewayEnv = z.object({
   /** Guards the admin-only reads (GET /predictions). */
   ADMIN_TOKEN: envFields.optionalString(),
   ...trackingEnvFields,
+  ...featureStoreEnvFields,
+  NODE_ENV: envFields.optionalString(),
+  /** Schema introspection and the GraphiQL page; default on, off when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+  GRAPHQL_MAX_DEPTH: envFields.positiveInt(8),
+  GRAPHQL_MAX_ALIASES: envFields.positiveInt(20),
+  GRAPHQL_MAX_COMPLEXITY: envFields.positiveInt(2000),
+  /** Operations per batched request (a JSON array body). */
+  GRAPHQL_MAX_BATCH: envFields.positiveInt(5),
 });
 
 export type GatewayConfig = Readonly<z.output<typeof GatewayEnv>>;

@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger';
 import type { PredictionRecord } from '../tracking/record';
 import type { RouteReason as RecordedReason } from '../tracking/store/schema';
 import type { GatewayConfig } from './config';
+import { encodeRows, type FeatureLookup, type RowInput } from './features/rows';
 import type { GatewayMetrics } from './metrics';
 import { predictionsFromAnswer } from './oip-rows';
 import type { ResponseCache } from './response-cache';
@@ -29,6 +30,8 @@ export interface DataPlaneDeps {
   experimentId(model: string): string | null;
   shadow: ShadowSender;
   cache?: ResponseCache;
+  /** The online feature store, for requests that name an entity; undefined: none configured. */
+  featureLookup?: FeatureLookup | undefined;
 }
 
 export interface Choice {
@@ -137,6 +140,15 @@ export class DataPlane {
       reason: picked.reason,
       unit: selection.stickyKey === '' ? undefined : selection.stickyKey,
     };
+  }
+
+  /** Rows for the chosen version from positional, named or entity inputs (see features/rows.ts). */
+  encodeRows(
+    model: ModelRoute,
+    version: VersionRoute,
+    inputs: readonly RowInput[],
+  ): number[][] | Promise<number[][]> {
+    return encodeRows({ model, version, inputs, lookup: this.deps.featureLookup });
   }
 
   /** Every row must have exactly the chosen version's input width. */
@@ -251,6 +263,8 @@ export class DataPlane {
     primary: readonly string[] | undefined,
     request: (version: VersionRoute) => UpstreamRequest,
     ctx: { requestId: string; route: string },
+    /** Rows encoded from named features: the shadow version must share the feature spec. */
+    named = false,
   ): void {
     if (result.cached) return;
     const shadow = result.model.policy.shadow;
@@ -262,7 +276,11 @@ export class DataPlane {
     const version = result.version.version;
     const count = (outcome: string) =>
       metrics.shadowRequests.labels(model.name, version, shadow.version, outcome).inc();
-    if (!target || target.inputWidth !== result.version.inputWidth) {
+    if (
+      !target ||
+      target.inputWidth !== result.version.inputWidth ||
+      (named && target.specKey !== result.version.specKey)
+    ) {
       count('error');
       return;
     }

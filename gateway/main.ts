@@ -11,6 +11,7 @@ import { packageVersion } from '../common/package-info';
 import { loadTls, type TlsSettings, trustForOutgoingCalls } from '../common/tls';
 import { type Metadata, metadataSchema } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
+import { createFeatureStore, usesRedis } from '../tracking/features/open';
 import { startEvidenceStore } from '../tracking/service-store';
 import { DatabaseOpenError, openDatabase } from '../tracking/store/database';
 import { redact } from '../tracking/store/dialect';
@@ -111,9 +112,15 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   // once open, its failures only cost records and 503s on the reads, never a prediction.
   const metrics = new Registry();
   let evidence: EvidenceStore | undefined;
+  // The embedded feature store lives in the evidence store's database, so it opens without tracking too.
+  let featureDatabase: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
     if (config.TRACKING_ENABLED) {
       evidence = await startEvidenceStore({ config, metrics, warn: (m, fields) => logger.warn(m, fields) });
+    } else if (!usesRedis(config)) {
+      featureDatabase = await openDatabase(config.DATABASE_URL, {
+        onPoolError: (err) => logger.warn('feature store connection lost', { error: err.message }),
+      });
     }
   } catch (err) {
     if (err instanceof DatabaseOpenError) {
@@ -122,7 +129,15 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
     }
     throw err;
   }
+  const featureStore = createFeatureStore({
+    config,
+    db: evidence?.database?.db ?? featureDatabase?.db,
+    now: Date.now,
+    onError: (err) =>
+      logger.warn('feature store unreachable', { event: 'feature_store', error: err.message }),
+  });
   const gateway = createApp({
+    featureStore,
     config,
     logger,
     metrics,
@@ -151,6 +166,8 @@ export async function runGateway(env: NodeJS.ProcessEnv = process.env): Promise<
   onShutdown(logger, async () => {
     await server.close();
     await gateway.close();
+    await featureStore.close();
     await evidence?.close();
+    await featureDatabase?.close();
   });
 }

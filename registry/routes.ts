@@ -23,6 +23,7 @@ export function buildRoutesModels(
         input_width: inputWidth(md),
         features: md.inputs[0]!.features,
         labels: md.outputs[0]!.labels,
+        ...(md.inputs[0]!.feature_spec ? { feature_spec: md.inputs[0]!.feature_spec } : {}),
       };
     }
     const experiment = experiments.get(name);

@@ -20,6 +20,8 @@ import { PredictionWriter } from './writer';
 
 export interface EvidenceStore {
   readonly dialect: EvidenceDatabase['dialect'];
+  /** The opened database, for what else lives in it (the embedded feature store). */
+  readonly database?: EvidenceDatabase;
   readonly retentionDays: number;
   record(record: PredictionRecord): void;
   feedback(input: Omit<FeedbackInput, 'now' | 'expiredBefore'>): Promise<FeedbackOutcome>;
@@ -104,6 +106,7 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
 
   return {
     dialect: database.dialect,
+    database,
     retentionDays: options.retentionDays,
     record: (r) => w.push(r),
     async feedback(input) {

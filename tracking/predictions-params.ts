@@ -30,7 +30,9 @@ const common = {
   feedback: z.enum(FEEDBACK_FILTERS).optional(),
 };
 
-const withModel = z.object({ model: modelNameSchema.optional(), ...common }).strict();
+/** The gateway's form (model in the query); GraphQL's `predictions` arguments are generated from it. */
+export const predictionsQuerySchema = z.object({ model: modelNameSchema.optional(), ...common }).strict();
+const withModel = predictionsQuerySchema;
 const withoutModel = z.object(common).strict();
 
 /** `usage` names the endpoint and its parameters, for the message of a refused query. */

@@ -2,7 +2,7 @@
  * gateway answered the prediction), GET /experiments/:model (the report, computed from the store so
  * every replica answers alike and nothing resets on restarts or policy changes) and GET /predictions
  * (admin: the stored rows). The gateway itself holds no experiment state. */
-import { type Request, Router } from 'express';
+import { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError } from '../../common/errors';
@@ -143,8 +143,8 @@ export function createExperiments(deps: ExperimentsDeps) {
     return { status: 201, body: answer };
   }
 
-  async function report(req: Request): Promise<ExperimentReport | NoExperimentReport> {
-    const name = modelNameSchema.safeParse(req.params.model);
+  async function report(modelName: unknown): Promise<ExperimentReport | NoExperimentReport> {
+    const name = modelNameSchema.safeParse(modelName);
     if (!name.success)
       throw new AppError('invalid_input', `model name ${name.error.issues[0]?.message ?? 'is invalid'}`);
     const model = name.data;
@@ -197,16 +197,20 @@ export function createExperiments(deps: ExperimentsDeps) {
     const result = await feedback(req.body);
     res.status(result.status).json(result.body);
   });
-  router.get('/experiments/:model', async function getExperiment(req, res) {
-    res.json(await report(req));
-  });
-  router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
-    const filter = parsePredictionsQuery(req.query, {
+  /** GET /predictions, also behind GraphQL's `predictions` query (the caller checks the token). */
+  async function predictions(query: unknown) {
+    const filter = parsePredictionsQuery(query as Record<string, unknown>, {
       modelInQuery: true,
       usage: 'GET /predictions takes model, version, since, until, limit, cursor, feedback',
     });
-    const page = await fromStore(logger, 'listing predictions', () => evidence.predictions(filter));
-    res.json(page);
+    return fromStore(logger, 'listing predictions', () => evidence.predictions(filter));
+  }
+
+  router.get('/experiments/:model', async function getExperiment(req, res) {
+    res.json(await report(req.params.model));
   });
-  return { router };
+  router.get('/predictions', requireAdminToken(deps.adminToken), async function getPredictions(req, res) {
+    res.json(await predictions(req.query));
+  });
+  return { router, feedback, report, predictions };
 }

@@ -4,6 +4,7 @@ import type { Metadata } from '../../common/wire';
 import type { DataPlane } from '../dataplane';
 import type { RouteState } from '../routing/route-state';
 import type { TableStatus } from '../routing/table';
+import type { ModelInfo } from '../schemas';
 
 export interface StatusDeps {
   plane: DataPlane;
@@ -61,37 +62,42 @@ export function statusRouter(deps: StatusDeps): Router {
   });
 
   router.get('/model/info', (_req, res) => {
-    const state = deps.state();
-    const t = deps.tableStatus();
-    const models = [...(state?.models.values() ?? [])].map((m) => ({
-      name: m.name,
-      policy: m.policy,
-      split: m.ranges.map((r) => ({
-        version: r.version,
-        weight_percent: r.weightPercent,
-        buckets: [r.start, r.end],
-      })),
-      versions: [...m.versions.values()].map((v) => {
-        const meta = deps.metadata(m.name, v.version);
-        return {
-          version: v.version,
-          weight_percent: v.weightPercent,
-          input_width: v.inputWidth,
-          features: v.features,
-          labels: v.labels,
-          live_instances: v.upstreams.length,
-          circuit: v.upstreams.map((u) => ({ upstream: u.url, state: u.state() })),
-          ...(meta ? { metrics: meta.metrics, description: meta.description, created: meta.created } : {}),
-        };
-      }),
-    }));
-    res.json({
-      default_model: deps.plane.defaultModelName() ?? null,
-      revision: t.revision ?? null,
-      stale: t.stale,
-      models,
-    });
+    res.json(modelInfoBody(deps));
   });
 
   return router;
+}
+
+/** GET /model/info's body; also GraphQL's `models` (gateway/graphql). */
+export function modelInfoBody(deps: Omit<StatusDeps, 'startedAt'>): ModelInfo {
+  const state = deps.state();
+  const t = deps.tableStatus();
+  const models = [...(state?.models.values() ?? [])].map((m) => ({
+    name: m.name,
+    policy: m.policy as unknown as Record<string, unknown>,
+    split: m.ranges.map((r) => ({
+      version: r.version,
+      weight_percent: r.weightPercent,
+      buckets: [r.start, r.end] as [number, number],
+    })),
+    versions: [...m.versions.values()].map((v) => {
+      const meta = deps.metadata(m.name, v.version);
+      return {
+        version: v.version,
+        weight_percent: v.weightPercent,
+        input_width: v.inputWidth,
+        features: [...v.features],
+        labels: [...v.labels],
+        live_instances: v.upstreams.length,
+        circuit: v.upstreams.map((u) => ({ upstream: u.url, state: u.state() })),
+        ...(meta ? { metrics: meta.metrics, description: meta.description, created: meta.created } : {}),
+      };
+    }),
+  }));
+  return {
+    default_model: deps.plane.defaultModelName() ?? null,
+    revision: t.revision ?? null,
+    stale: t.stale,
+    models,
+  };
 }

@@ -1,5 +1,6 @@
 /** Immutable per-model routing state, rebuilt only when the registry's table changes: bucket
  * ranges, label map, failover order, breakers and bound metric children. Requests only read it. */
+import { compileFeatureSpec, type FeatureEncoder, featureSpecSchema } from '../../common/feature-spec';
 import type { Policy, Routes } from '../../common/wire';
 import type { Breakers, InstanceBreaker, InstanceKey } from '../upstream/breakers';
 import { type BucketRange, bucketRanges } from './split';
@@ -10,6 +11,10 @@ export interface VersionRoute {
   inputWidth: number;
   features: readonly string[];
   labels: readonly string[];
+  /** Named-feature encoder compiled from the version's spec; undefined: positional rows only. */
+  encoder: FeatureEncoder | undefined;
+  /** The spec as JSON: two versions encode named features alike only when these are equal. */
+  specKey: string | undefined;
   upstreams: readonly InstanceBreaker[];
   /** Round-robin cursor over upstreams; the one mutable field, and only a counter. */
   cursor: { next: number };
@@ -52,6 +57,7 @@ export function buildRouteState(routes: Routes, breakers: Breakers): RouteState 
         inputWidth: route.input_width,
         features: route.features,
         labels: route.labels,
+        ...compiledSpec(route.feature_spec),
         upstreams,
         cursor: { next: 0 },
       });
@@ -67,6 +73,15 @@ export function buildRouteState(routes: Routes, breakers: Breakers): RouteState 
   }
   breakers.retain(instances);
   return { revision: routes.revision, models, modelNames: [...models.keys()].sort() };
+}
+
+/** The table comes from the registry, which validated the metadata; a spec that still fails here
+ * (a registry of another release) leaves the version positional-only rather than breaking routing. */
+function compiledSpec(raw: unknown): Pick<VersionRoute, 'encoder' | 'specKey'> {
+  if (raw === undefined) return { encoder: undefined, specKey: undefined };
+  const parsed = featureSpecSchema.safeParse(raw);
+  if (!parsed.success) return { encoder: undefined, specKey: undefined };
+  return { encoder: compileFeatureSpec(parsed.data), specKey: JSON.stringify(parsed.data) };
 }
 
 /** Versions to try, in order: the chosen one, then (when allowed) the other variants after it. */

@@ -9,7 +9,7 @@
  * for continuous features only. Small windows inflate PSI (pure noise gives about bins/rows), so
  * nothing is exported until the window holds `minRows` rows. */
 import { Gauge, type Registry } from 'prom-client';
-import { binProportions, featureValue, ksStatistic, psi } from '../../common/drift';
+import { binProportions, categoryValue, featureValue, ksStatistic, psi } from '../../common/drift';
 import type { Metadata } from '../../common/wire';
 import { DriftWindow } from './window';
 
@@ -173,6 +173,7 @@ export function createFeatureExtractor(sources: readonly DriftSource[]) {
   let maxColumn = -1;
   for (const s of sources) {
     if (s.kind === 'column') maxColumn = Math.max(maxColumn, s.index);
+    else if (s.kind === 'category') maxColumn = Math.max(maxColumn, ...s.columns);
     else if (s.fn === 'mean_intensity') wants.mean = true;
     else if (s.fn === 'ink_fraction') wants.ink = true;
     else if (s.fn === 'center_of_mass_x') wants.comX = true;
@@ -213,6 +214,10 @@ export function createFeatureExtractor(sources: readonly DriftSource[]) {
         const s = sources[f]!;
         if (s.kind === 'column') {
           out[f] = rows[offset + s.index]!;
+          continue;
+        }
+        if (s.kind === 'category') {
+          out[f] = categoryValue(s.columns, s.drop_first, rows, offset);
           continue;
         }
         switch (s.fn) {

@@ -1,7 +1,7 @@
 /** The training distribution written into metadata.json, against which the model-server's drift
  * monitor compares live traffic: deciles, bin shares and a KS reference per feature, plus class
  * frequencies for the predicted class. */
-import { binProportions, deciles, featureValue } from '../../common/drift';
+import { binProportions, categoryCuts, deciles, featureValue } from '../../common/drift';
 import type { Metadata } from '../../common/wire';
 import type { DriftFeatureSpec, Rows } from './dataset';
 
@@ -26,14 +26,21 @@ export function buildBaseline(
   const features = specs.map((spec) => {
     const values = train.rows.map((row) => featureValue(spec.source, row));
     // Shares are counted with the rounded cuts the monitor will read back, so both bin alike.
-    const cuts = deciles(values).map(round6);
+    // A category gets one bin per value (and one for "none"), not deciles of its index.
+    const cuts =
+      spec.source.kind === 'category'
+        ? categoryCuts(spec.categories?.length ?? spec.source.columns.length + 1)
+        : deciles(values).map(round6);
     return {
       name: spec.name,
       source: spec.source,
       continuous: spec.continuous,
+      ...(spec.categories ? { categories: spec.categories } : {}),
       deciles: cuts,
       proportions: binProportions(values, cuts).map(round6),
-      reference: referenceSample([...values].sort((a, b) => a - b)).map(round6),
+      // KS is for continuous features only; a category's reference would be dead weight.
+      reference:
+        spec.source.kind === 'category' ? [] : referenceSample([...values].sort((a, b) => a - b)).map(round6),
     };
   });
   const counts = new Array<number>(labels.length).fill(0);

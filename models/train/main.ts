@@ -6,18 +6,19 @@
  *   sets into models/ (or DIR), plus each model's starting policy.json and held-out sample.json.
  * Both are reproducible: seeded split, initialisers and batch order. */
 import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadTf } from '../../common/tfjs';
-import { type Metadata, versionNameSchema } from '../../common/wire';
+import { type Metadata, metadataSchema, versionNameSchema } from '../../common/wire';
 import { installFastConv2dGradient } from './conv-filter-gradient';
 import type { Dataset } from './dataset';
 import { loadDigits } from './digits-data';
 import { loadPenguins } from './penguins-data';
 import { EXTRA_RECIPES, findRecipe, RECIPES, type Recipe, SPLIT_SEEDS } from './recipes';
-import { type TrainProgress, trainVersion } from './train-version';
-import { writeSample, writeStartingPolicy, writeVersionFolder } from './write-store';
+import { refreshedMetadata, type TrainProgress, trainVersion } from './train-version';
+import { writeFileAtomic, writeSample, writeStartingPolicy, writeVersionFolder } from './write-store';
 
 interface Options {
   model?: string;
@@ -26,6 +27,7 @@ interface Options {
   out?: string;
   store: string;
   resetPolicy: boolean;
+  metadataOnly: boolean;
 }
 
 const LOADERS: Record<Recipe['model'], (seed: number) => Dataset> = {
@@ -81,6 +83,11 @@ async function main(): Promise<void> {
       path.resolve(__dirname, '..', '..', '..', 'models'),
     )
     .option('--reset-policy', 'overwrite an existing policy.json with the starting split', false)
+    .option(
+      '--metadata-only',
+      'rewrite metadata.json (feature names and spec, drift baseline) of versions already trained; artifacts stay as they are',
+      false,
+    )
     .parse(process.argv)
     .opts<Options>();
 
@@ -100,6 +107,7 @@ async function main(): Promise<void> {
     );
   }
 
+  if (options.metadataOnly) return refreshStore(options.store, recipes);
   const tf = await trainingTf();
   const datasets = new Map<string, Dataset>();
   for (const recipe of recipes) {
@@ -118,6 +126,21 @@ async function main(): Promise<void> {
   for (const model of datasets.keys()) {
     const outcome = await writeStartingPolicy(path.join(options.store, model), model, options.resetPolicy);
     process.stdout.write(`${model}/policy.json: ${outcome}\n`);
+  }
+}
+
+async function refreshStore(out: string, recipes: readonly Recipe[]): Promise<void> {
+  const datasets = new Map<string, Dataset>();
+  for (const recipe of recipes) {
+    let data = datasets.get(recipe.model);
+    if (!data) {
+      data = LOADERS[recipe.model](SPLIT_SEEDS[recipe.model]);
+      datasets.set(recipe.model, data);
+    }
+    const file = path.join(out, recipe.model, recipe.version, 'metadata.json');
+    const existing = metadataSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    await writeFileAtomic(file, `${JSON.stringify(refreshedMetadata(existing, data), null, 2)}\n`);
+    process.stdout.write(`${recipe.model} v${recipe.version}: metadata.json rewritten\n`);
   }
 }
 

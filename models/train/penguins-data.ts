@@ -2,22 +2,35 @@
  * versions take. Rows with any missing value (or the stray "." sex) are dropped: 344 → 333. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { columnNames, type FeatureSpec, featureSpecSchema } from '../../common/feature-spec';
 import { seededRandom, stratifiedSplit } from '../../common/seeded-random';
-import { type Dataset, pick, type Rows } from './dataset';
+import { type Dataset, driftFromSpec, pick, type Rows } from './dataset';
 
-export const PENGUIN_FEATURES = [
-  'bill_length_mm',
-  'bill_depth_mm',
-  'flipper_length_mm',
-  'body_mass_g',
-  'island_biscoe',
-  'island_dream',
-  'island_torgersen',
-  'sex_male',
-];
+const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
+
+/** The named features behind the eight columns. Ranges are generous physical bounds (the data
+ * spans bills of 32-60 mm, flippers of 172-231 mm, 2.7-6.3 kg), wide enough for any real penguin
+ * and narrow enough to catch grams sent as kilograms. Looked up by `penguin_id` from the feature
+ * store when a request names one. */
+export const PENGUIN_FEATURE_SPEC: FeatureSpec = featureSpecSchema.parse({
+  features: [
+    { name: 'bill_length_mm', type: 'number', unit: 'mm', min: 20, max: 80, description: 'Culmen length' },
+    { name: 'bill_depth_mm', type: 'number', unit: 'mm', min: 10, max: 30, description: 'Culmen depth' },
+    { name: 'flipper_length_mm', type: 'number', unit: 'mm', min: 150, max: 250 },
+    { name: 'body_mass_g', type: 'number', unit: 'g', min: 2000, max: 7500 },
+    { name: 'island', type: 'category', vocabulary: ISLANDS, one_hot: 'all' },
+    { name: 'sex', type: 'category', vocabulary: ['female', 'male'], one_hot: 'drop_first' },
+  ],
+  layout: ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'island', 'sex'],
+  entity: {
+    key: 'penguin_id',
+    features: ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'island', 'sex'],
+  },
+});
+
+/** bill_length_mm … body_mass_g, island_biscoe, island_dream, island_torgersen, sex_male. */
+export const PENGUIN_FEATURES = columnNames(PENGUIN_FEATURE_SPEC);
 export const PENGUIN_LABELS = ['Adelie', 'Chinstrap', 'Gentoo'];
-/** The four measurements; the rest are 0/1 indicator columns. */
-export const PENGUIN_CONTINUOUS = 4;
 
 export interface PenguinRecord {
   Species?: unknown;
@@ -28,8 +41,6 @@ export interface PenguinRecord {
   'Body Mass (g)'?: unknown;
   Sex?: unknown;
 }
-
-const ISLANDS = ['Biscoe', 'Dream', 'Torgersen'];
 
 function finite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
@@ -84,11 +95,8 @@ export function loadPenguins(seed: number): Dataset {
     labels: PENGUIN_LABELS,
     train: pick(all, split.train),
     heldout: pick(all, split.heldout),
-    drift: PENGUIN_FEATURES.map((name, index) => ({
-      name,
-      source: { kind: 'column', index },
-      continuous: index < PENGUIN_CONTINUOUS,
-    })),
+    featureSpec: PENGUIN_FEATURE_SPEC,
+    drift: driftFromSpec(PENGUIN_FEATURE_SPEC),
     source:
       'Palmer penguins (Gorman, Williams & Fraser 2014) from npm vega-datasets data/penguins.json, CC0; rows with missing values dropped',
   };

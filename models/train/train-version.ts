@@ -146,7 +146,15 @@ export async function trainVersion(deps: TrainDeps, recipe: Recipe, data: Datase
     description: recipe.description,
     framework: FRAMEWORK,
     format: 'layers-model',
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, data.features.length], features: data.features }],
+    inputs: [
+      {
+        name: 'input',
+        datatype: 'FP32',
+        shape: [-1, data.features.length],
+        features: data.features,
+        feature_spec: data.featureSpec,
+      },
+    ],
     outputs: [
       { name: 'probabilities', datatype: 'FP32', shape: [-1, data.labels.length], labels: data.labels },
     ],
@@ -176,6 +184,18 @@ export async function trainVersion(deps: TrainDeps, recipe: Recipe, data: Datase
   } satisfies Metadata);
   files.set('metadata.json', Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
   return { metadata, files };
+}
+
+/** metadata.json of an already trained version with the parts that come from the data set
+ * (feature names, feature spec, drift baseline) rebuilt, and everything training produced kept:
+ * `npm run train -- --metadata-only` updates shipped versions without touching their artifacts. */
+export function refreshedMetadata(existing: Metadata, data: Dataset): Metadata {
+  const [input] = existing.inputs;
+  return metadataSchema.parse({
+    ...existing,
+    inputs: [{ ...input!, features: data.features, feature_spec: data.featureSpec }],
+    baseline: buildBaseline(data.train, data.drift, data.labels),
+  } satisfies Metadata);
 }
 
 function round(value: number, digits: number): number {

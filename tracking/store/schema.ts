@@ -77,11 +77,22 @@ export interface PredictionCountsTable {
   rows: number;
 }
 
+/** The online feature store's embedded backend (tracking/features/sql-store.ts). */
+export interface FeaturesTable {
+  model: string;
+  /** The entity key's value, e.g. "p-17" for penguin_id. */
+  entity: string;
+  /** JSON object of raw named values. */
+  feature_values: string;
+  updated_at: number;
+}
+
 export interface EvidenceSchema {
   predictions: PredictionsTable;
   feedback: FeedbackTable;
   experiments: ExperimentsTable;
   prediction_counts: PredictionCountsTable;
+  features: FeaturesTable;
 }
 
 /** Widths of the predictions table's varchar columns, as 0001-evidence.ts made them. PostgreSQL

@@ -119,7 +119,7 @@ describeMounted('registry on a full disk', () => {
     const files = await tinyModelFiles();
     files.set('metadata.json', Buffer.from(JSON.stringify(tinyMetadata('iris', 'x', files))));
     const form = new FormData();
-    for (const [name, data] of files) form.append('files', new Blob([data]), name);
+    for (const [name, data] of files) form.append('files', new Blob([new Uint8Array(data)]), name);
     const res = await fetch(`${registry.url}/models/iris/versions`, {
       method: 'POST',
       headers: auth,

@@ -72,7 +72,7 @@ async function uploadForm(
 ): Promise<FormData> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  for (const [name, data] of files) form.append('files', new Blob([data]), name);
+  for (const [name, data] of files) form.append('files', new Blob([new Uint8Array(data)]), name);
   return form;
 }
 

@@ -75,6 +75,7 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
       '0001-evidence',
       '0002-prediction-counts',
       '0003-experiments',
+      '0004-features',
     ]);
     await again.close();
   });

@@ -24,7 +24,7 @@ async function post(app: express.Express, headers: Record<string, string>, body:
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`, {
       method: 'POST',
       headers,
-      body,
+      body: new Uint8Array(body),
     });
     return { status: res.status, body: (await res.json()) as any };
   } finally {

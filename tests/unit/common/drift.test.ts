@@ -1,6 +1,7 @@
 import {
   binIndex,
   binProportions,
+  categoryCuts,
   deciles,
   featureValue,
   ksStatistic,
@@ -165,5 +166,28 @@ describe('ksStatistic', () => {
   it('refuses an empty side', () => {
     expect(() => ksStatistic([], [1])).toThrow(RangeError);
     expect(() => ksStatistic([1], [])).toThrow(RangeError);
+  });
+});
+
+describe('category drift sources', () => {
+  const island = { kind: 'category' as const, columns: [1, 2, 3], drop_first: false };
+  const sex = { kind: 'category' as const, columns: [0], drop_first: true };
+
+  it('reads the category index back from its one-hot columns', () => {
+    expect(featureValue(island, [9, 0, 0, 1])).toBe(2);
+    expect(featureValue(island, [9, 1, 0, 0])).toBe(0);
+    expect(featureValue(island, [9, 0, 0, 0])).toBe(-1);
+    expect(featureValue(sex, [1])).toBe(1);
+    expect(featureValue(sex, [0])).toBe(0);
+  });
+
+  it('bins one category a bin, with a first bin for rows where none is hot', () => {
+    const cuts = categoryCuts(3);
+    expect(cuts).toEqual([-0.5, 0.5, 1.5]);
+    expect([-1, 0, 1, 2].map((v) => binIndex(v, cuts))).toEqual([0, 1, 2, 3]);
+  });
+
+  it('refuses columns outside the row', () => {
+    expect(() => featureValue(island, [0, 1])).toThrow(/column 2 .*2 values/);
   });
 });

@@ -3,7 +3,12 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
 import { EXAMPLE_LABEL, EXAMPLE_ROWS } from '../../../gateway/openapi/examples';
-import { OPENAPI_PATH, renderOpenApi } from '../../../gateway/openapi/write';
+import {
+  GRAPHQL_SCHEMA_PATH,
+  OPENAPI_PATH,
+  renderGraphqlSchema,
+  renderOpenApi,
+} from '../../../gateway/openapi/write';
 import { ROOT } from '../../helpers/processes';
 import { createFixture } from './gateway-fixture';
 
@@ -53,6 +58,10 @@ describe('OpenAPI document', () => {
     expect(EXAMPLE_LABEL).toBe(labels[0]);
     const doc = JSON.parse(renderOpenApi());
     expect(doc.components.schemas.PredictRequest.example.features).toHaveLength(8);
+  });
+
+  it('matches the committed docs/schema.graphql (run `npm run openapi` after changing a schema)', () => {
+    expect(readFileSync(GRAPHQL_SCHEMA_PATH, 'utf8')).toBe(renderGraphqlSchema());
   });
 
   it('matches the committed docs/openapi.json (run `npm run openapi` after changing a schema)', () => {

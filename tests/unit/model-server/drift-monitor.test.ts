@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { binProportions, deciles } from '../../../common/drift';
 import type { Metadata } from '../../../common/wire';
-import { createDriftMonitor } from '../../../model-server/drift/monitor';
+import { createDriftMonitor, createFeatureExtractor } from '../../../model-server/drift/monitor';
 import { DriftWindow } from '../../../model-server/drift/window';
 
 /** Seeded normal sampler (LCG + Box-Muller), so the numbers are the same on every run. */
@@ -173,5 +173,23 @@ describe('drift window', () => {
     expect(w.classCounts(2)).toEqual([1, 2]);
     w.expire(5);
     expect(w.feature(0)).toEqual([5]);
+  });
+});
+
+describe('in-place feature extraction of category sources', () => {
+  it('reads island and sex from a flat batch as common/drift does from a row', () => {
+    const extract = createFeatureExtractor([
+      { kind: 'column', index: 0 },
+      { kind: 'category', columns: [4, 5, 6], drop_first: false },
+      { kind: 'category', columns: [7], drop_first: true },
+    ]);
+    expect(extract.fits(8)).toBe(true);
+    expect(extract.fits(7)).toBe(false);
+    const rows = Float32Array.from([39, 18, 181, 3750, 0, 0, 1, 1, 46, 14, 210, 4850, 1, 0, 0, 0]);
+    const out = new Float64Array(3);
+    extract.row(rows, 8, 8, out);
+    expect([...out]).toEqual([46, 0, 0]);
+    extract.row(rows, 0, 8, out);
+    expect([...out]).toEqual([39, 2, 1]);
   });
 });

@@ -71,12 +71,21 @@ describe.each(Object.keys(SHIPPED) as Array<keyof typeof SHIPPED>)('shipped mode
     it('records a drift baseline: bins, a sorted reference per feature, class frequencies', async () => {
       const { metadata } = await readVersionFolder(dir);
       const { features, classes } = metadata.baseline;
+      // Drift watches the raw named features (island as one category), not the one-hot columns.
       expect(features.map((f) => f.name)).toEqual(
         model === 'digits'
           ? ['mean_intensity', 'ink_fraction', 'center_of_mass_x', 'center_of_mass_y']
-          : metadata.inputs[0]!.features,
+          : ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'island', 'sex'],
       );
       for (const feature of features) {
+        if (feature.source.kind === 'category') {
+          // One bin per category plus one for "no category": island 3+1, sex 2+1.
+          expect(feature.deciles).toHaveLength(feature.categories!.length);
+          expect(feature.proportions).toHaveLength(feature.categories!.length + 1);
+          expect(feature.proportions.slice(1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+          expect(feature.continuous).toBe(false);
+          continue;
+        }
         expect(feature.deciles).toHaveLength(9);
         expect(feature.proportions).toHaveLength(10);
         expect(feature.reference.length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ import type { Dialect } from '../dialect';
 import * as evidence from './0001-evidence';
 import * as predictionCounts from './0002-prediction-counts';
 import * as experiments from './0003-experiments';
+import * as features from './0004-features';
 
 export interface StoreMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -14,4 +15,5 @@ export const migrations: Record<string, StoreMigration> = {
   '0001-evidence': evidence,
   '0002-prediction-counts': predictionCounts,
   '0003-experiments': experiments,
+  '0004-features': features,
 };
