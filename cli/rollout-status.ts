@@ -26,6 +26,12 @@ export function formatRolloutStatus(r: RolloutView): string {
       .map((s, i) => (i === r.step_index && !final ? `[${stepText(s)}]` : stepText(s)))
       .join(' → ');
     lines.push(`step      ${r.step_index + 1} of ${r.steps.length}: ${steps}`);
+    for (const log of r.step_log) {
+      if (log.ended_at === null || log.seconds === null) continue;
+      lines.push(
+        `  step ${log.step_index + 1}  ${duration(log.seconds)} of ${duration(r.step_min_seconds)} minimum, ${log.counted} of ${r.step_min_labelled} ${log.unit}`,
+      );
+    }
   } else if (r.bandit) {
     const p = r.bandit.probability_best ?? {};
     lines.push(

@@ -14,6 +14,29 @@ export function parseSteps(spec: string): { weight: number }[] {
   });
 }
 
+/** A gate named alone takes its usual setting, as in the registry's defaults. */
+const GATE_DEFAULTS: Record<string, string | number> = {
+  accuracy: 'not_worse',
+  error_rate: 'not_worse',
+  latency_p95_ms: '+20%',
+  drift_psi_max: 0.25,
+};
+
+/** "accuracy,latency_p95_ms=+50%" → the API's gates ("none": no gate, each step advances on its
+ * minimums). Names and values are the registry's to check, so it says what is wrong with them. */
+export function parseGates(spec: string): Record<string, string | number> {
+  if (spec.trim() === 'none') return {};
+  const gates: Record<string, string | number> = {};
+  for (const part of spec.split(',')) {
+    const [name = '', value] = part.split('=', 2).map((x) => x.trim());
+    if (!/^[a-z0-9_]+$/.test(name))
+      throw new CliError(`--gates takes gates like accuracy,latency_p95_ms=+20%, got "${part}"`);
+    const setting = value ?? GATE_DEFAULTS[name] ?? 'not_worse';
+    gates[name] = name === 'drift_psi_max' && value !== undefined ? Number(value) : setting;
+  }
+  return gates;
+}
+
 function number(flag: string) {
   return (value: string) => {
     const n = Number(value);
@@ -28,6 +51,7 @@ interface StartOptions {
   stepMinSeconds?: number;
   stepMinLabelled?: number;
   maxSeconds?: number;
+  gates?: string;
   control?: string;
   strategy?: string;
   confirmUrl?: string;
@@ -58,6 +82,7 @@ export function startBody(version: string, o: StartOptions): Record<string, unkn
     ...(o.stepMinSeconds === undefined ? {} : { step_min_seconds: o.stepMinSeconds }),
     ...(o.stepMinLabelled === undefined ? {} : { step_min_labelled: o.stepMinLabelled }),
     ...(o.maxSeconds === undefined ? {} : { max_seconds: o.maxSeconds }),
+    ...(o.gates === undefined ? {} : { gates: parseGates(o.gates) }),
     ...(Object.keys(webhooks).length ? { webhooks } : {}),
   };
 }
@@ -106,6 +131,10 @@ export function registerRolloutCommands(program: Command): void {
       '--max-seconds <n>',
       'give up (timed_out, policy restored) after this long (default 86400)',
       number('--max-seconds'),
+    )
+    .option(
+      '--gates <list>',
+      'gates to hold, e.g. accuracy,latency_p95_ms=+50% (default: accuracy,error_rate,latency_p95_ms=+20%,drift_psi_max=0.25; none: no gate)',
     )
     .option('--control <version>', 'compare against this version (default: the stable alias)')
     .option('--strategy <name>', 'steps (default) or bandit (Thompson sampling on feedback)')

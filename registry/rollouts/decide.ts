@@ -128,6 +128,7 @@ export function startRollout(options: {
     rowsAtStepStart: 0,
     labelledAtStepStart: 0,
     countedInStep: 0,
+    completedSteps: [],
     baseline,
     expected: first,
     experimentId: options.experimentId,
@@ -298,7 +299,14 @@ function decideSteps(previous: RolloutState, evidence: Evidence, now: number, de
     const nextStep = stepOf(spec, index);
     const policy = stepPolicy(state.baseline, spec, nextStep);
     const text = `step ${state.stepIndex + 1} passed (${state.gates.map((g) => g.name).join(', ')} held); now step ${index + 1} of ${spec.steps.length}: ${describeStep(nextStep)}`;
+    const left = {
+      index: state.stepIndex,
+      startedAt: state.stepStartedAt,
+      endedAt: now,
+      counted: state.countedInStep,
+    };
     const { next, audit } = transition(state, 'running', 'step_advanced', text, now, {
+      completedSteps: [...(state.completedSteps ?? []), left],
       stepIndex: index,
       stepStartedAt: now,
       rowsAtStepStart: counts.rows,

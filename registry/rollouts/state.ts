@@ -52,6 +52,16 @@ export interface BanditState {
   streak: { version: string; updates: number } | null;
 }
 
+/** A step the rollout has left: how long it took and what it counted toward its minimum, kept so
+ * the console and `rollout status --json` show every step against its minimums, not only the
+ * current one. */
+export interface StepRecord {
+  index: number;
+  startedAt: number;
+  endedAt: number;
+  counted: number;
+}
+
 export interface RolloutState {
   id: string;
   model: string;
@@ -68,6 +78,8 @@ export interface RolloutState {
   /** What the step has collected toward step_min_labelled at the last decision (labelled rows; in a
    * shadow step the candidate's rows; for a bandit the thinner arm's labelled rows). */
   countedInStep: number;
+  /** Steps left behind, oldest first; absent in files written before it existed. */
+  completedSteps?: StepRecord[];
   /** The policy before the rollout; a rollback restores exactly this. */
   baseline: PolicyBody;
   /** The policy the controller last wrote; anything else found in policy.json is a person's change. */

@@ -3,6 +3,37 @@
 import type { RolloutState } from './state';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const secondsBetween = (from: number, to: number) => Math.max(0, Math.round((to - from) / 1000));
+
+/** Every step against its minimums: steps left behind from their records, the current one as it
+ * stands (until the rollout's end), later ones not begun (nulls). A bandit has no steps. */
+function stepLog(s: RolloutState, now: number) {
+  if (s.spec.strategy === 'bandit') return [];
+  const left = new Map((s.completedSteps ?? []).map((r) => [r.index, r]));
+  return s.spec.steps.map((step, i) => {
+    const unit = step.kind === 'shadow' ? 'shadow rows' : 'labelled rows';
+    const r = left.get(i);
+    if (r)
+      return {
+        step_index: i,
+        started_at: iso(r.startedAt),
+        ended_at: iso(r.endedAt),
+        seconds: secondsBetween(r.startedAt, r.endedAt),
+        counted: r.counted,
+        unit,
+      };
+    if (i === s.stepIndex)
+      return {
+        step_index: i,
+        started_at: iso(s.stepStartedAt),
+        ended_at: iso(s.endedAt),
+        seconds: secondsBetween(s.stepStartedAt, s.endedAt ?? now),
+        counted: s.countedInStep,
+        unit,
+      };
+    return { step_index: i, started_at: null, ended_at: null, seconds: null, counted: null, unit };
+  });
+}
 
 export function rolloutView(s: RolloutState, now: number) {
   const { spec } = s;
@@ -23,10 +54,11 @@ export function rolloutView(s: RolloutState, now: number) {
     started_at: iso(s.startedAt),
     ended_at: iso(s.endedAt),
     step_started_at: iso(s.stepStartedAt),
-    time_in_step_seconds: Math.max(0, Math.round(((s.endedAt ?? now) - s.stepStartedAt) / 1000)),
+    time_in_step_seconds: secondsBetween(s.stepStartedAt, s.endedAt ?? now),
     step_min_seconds: spec.stepMinSeconds,
     labelled_in_step: s.countedInStep,
     step_min_labelled: bandit ? spec.bandit.burnInLabelled : spec.stepMinLabelled,
+    step_log: stepLog(s, now),
     max_seconds: spec.maxSeconds,
     deadline_at: iso(s.startedAt + spec.maxSeconds * 1000),
     gates: s.gates.map((g) => ({

@@ -1,12 +1,15 @@
 /** The experimenter's console in a real browser (Debian chromium, headless, via playwright-core)
  * against a real stack: what the pages show, that the traffic editor writes the registry's policy
- * with If-Match, that a concurrent change is shown with who made it, and that writes without the
- * admin token are refused with a message. Writes a screenshot of every page (docs/console/ holds
+ * with If-Match (also by keyboard alone), that a concurrent change is shown with who made it, that a
+ * rollout started from the page advances and ends there without a reload, and that writes without
+ * the admin token are refused with a message. Writes a screenshot of every page (docs/console/ holds
  * the committed ones; copy them from CONSOLE_SCREENSHOTS after a run). */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT } from '../helpers/processes';
+import { expectOutcomeOfEvidence } from '../helpers/rollout-outcome';
+import { driveTraffic } from '../helpers/rollout-traffic';
 import {
   ADMIN_TOKEN,
   type ConsoleStack,
@@ -53,10 +56,30 @@ const open = async (hash: string) => {
 };
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
+/** The focused element's accessible label (its <label>, aria-label or text) and kind, read in the
+ * page (as a string: the test's own types have no DOM). */
+const focusedControl = () =>
+  page.evaluate<{ name: string; role: string }>(`(() => {
+    const el = document.activeElement;
+    const label = el.labels && el.labels.length ? el.labels[0].textContent : null;
+    const name = (el.getAttribute('aria-label') || label || el.textContent || '').replace(/\\s+/g, ' ').trim();
+    return { name, role: el.tagName.toLowerCase() + ':' + (el.type || '') };
+  })()`);
+
 async function enterToken() {
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
   await page.getByRole('button', { name: 'Use token' }).click();
   await page.getByText('Admin token set for this tab').waitFor();
+}
+
+/** The token stays in the tab's sessionStorage once entered; enters it when this tab has none. */
+async function ensureToken() {
+  await page
+    .getByRole('banner')
+    .getByText(/Admin token/)
+    .first()
+    .waitFor();
+  if ((await page.getByText('Admin token set for this tab').count()) === 0) await enterToken();
 }
 
 beforeAll(async () => {
@@ -280,6 +303,61 @@ describe('the console', () => {
     await phone.close();
   });
 
+  it('edits the traffic policy with the keyboard alone: every control in tab order has a label, Escape cancels, Enter applies', async () => {
+    await open('#/traffic/penguins');
+    await ensureToken();
+    await open('#/traffic/penguins');
+    await page.getByLabel('Weight of v1 (%)').waitFor();
+    const before = await policy('penguins');
+    // From the page's start (the console focuses <main> on navigation), Tab reaches the editor.
+    let focused = await focusedControl();
+    for (let i = 0; i < 10 && focused.name !== 'Weight of v1 (%)'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await focusedControl();
+    }
+    expect(focused).toEqual({ name: 'Weight of v1 (%)', role: 'input:number' });
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('60');
+    const order: { name: string; role: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await focusedControl());
+    }
+    // Disabled controls (sticky header name, shadow share) are skipped until their switch is on.
+    expect(order).toEqual([
+      { name: 'Weight of v2 (%)', role: 'input:number' },
+      { name: 'Split evenly', role: 'button:button' },
+      { name: 'Keep each user on one version, keyed by a request header', role: 'input:checkbox' },
+      {
+        name: 'Shadow version (gets a copy of requests; its answers are compared, never returned)',
+        role: 'select:select-one',
+      },
+      {
+        name: 'Send a request to another version when its own has no healthy instance',
+        role: 'input:checkbox',
+      },
+      { name: 'Review change…', role: 'button:submit' },
+    ]);
+    expect(await page.getByLabel('Weight of v2 (%)').inputValue()).toBe('40');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await focusedControl()).toEqual({ name: 'Apply change', role: 'button:button' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await policy('penguins')).body.revision).toBe(before.body.revision);
+    // Closing the dialog hands focus back to the button that opened it.
+    expect(await focusedControl()).toEqual({ name: 'Review change…', role: 'button:submit' });
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    expect((await policy('penguins')).body.variants).toEqual([
+      { version: '1', weight: 60 },
+      { version: '2', weight: 40 },
+    ]);
+  });
+
   it('starts a rollout from the page, shows its step, minimums and gates, pauses, resumes and aborts it', async () => {
     const before = await policy('digits');
     await open('#/rollout/digits');
@@ -305,7 +383,6 @@ describe('the console', () => {
       const p = (await policy('digits')).body;
       return p.variants.find((v) => v.version === '2')?.weight === 50 ? true : undefined;
     });
-    await shot('rollout');
     await page.getByRole('button', { name: 'Pause…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Pause rollout' }).click();
     await page.getByRole('heading', { name: /against v1: paused/ }).waitFor();
@@ -323,6 +400,74 @@ describe('the console', () => {
     // A finished rollout offers to start the next one.
     await page.getByRole('form', { name: 'Start a rollout' }).waitFor();
   });
+
+  it('shows a short rollout started from the page advance a step and end, live, with every step against its minimums', async () => {
+    const before = (await policy('digits')).body;
+    await open('#/rollout/digits');
+    await ensureToken();
+    await page.getByRole('form', { name: 'Start a rollout' }).waitFor();
+    await page.getByLabel('Candidate version').selectOption('2');
+    await page.getByLabel('Steps (% of traffic)').fill('50,100');
+    await page.getByLabel('Minimum per step (s)').fill('8');
+    await page.getByLabel('Minimum labelled rows per step').fill('20');
+    // Gates this run can decide in a minute: with no errors on either arm, "error rate not worse"
+    // needs thousands of rows; the CNN (v2) is far slower than the MLP; v2 was fed shifted digits above.
+    await page.getByLabel('Error rate not worse than the control').uncheck();
+    await page.getByLabel('p95 latency budget over the control (%)').fill('1000');
+    await page.getByLabel('Drift PSI at most').fill('');
+    await page.getByRole('button', { name: 'Review rollout…' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('row', { name: /gates/ }).textContent()).toContain(
+      'accuracy not worse, p95 latency within +1000%',
+    );
+    await dialog.getByRole('button', { name: 'Start rollout' }).click();
+    // The page replaces the last rollout (if any) with the new one.
+    await page.getByRole('heading', { name: /^v2 against v1: running$/ }).waitFor();
+    const steps = page.getByRole('list', { name: 'Steps' }).getByRole('listitem');
+    expect(await steps.nth(0).textContent()).toContain('50 % of traffic (current)');
+    expect(await steps.nth(1).textContent()).toMatch(/\(next\)not begun: needs 8 s · and 20 labelled rows/);
+    // A mark on the window: a reload would clear it.
+    await page.evaluate('window.__sameDocument = true');
+    // What the page showed when it first had step 2 current (asserted below: a failed expect inside
+    // the polling callback would only read as "not yet").
+    let doneStepOnAdvance: string | undefined;
+    const heading = page.getByRole('heading', { name: /^v2 against v1: / });
+    await driveTraffic({
+      gatewayUrl: stack.gateway.url,
+      seed: 21,
+      concurrency: 4,
+      batch: 10,
+      until: async () => {
+        if (doneStepOnAdvance === undefined && /\(current\)/.test((await steps.nth(1).textContent()) ?? '')) {
+          doneStepOnAdvance = (await steps.nth(0).textContent()) ?? '';
+          await shot('rollout');
+        }
+        return /promoted|rolled back|timed out/.test((await heading.textContent()) ?? '');
+      },
+      timeoutMs: 240_000,
+    });
+    expect(doneStepOnAdvance).toMatch(/\(done\)\d+ s of 8 s minimum · [\d,]+ of 20 labelled rows minimum/);
+    const final = (await heading.textContent()) ?? '';
+    expect(final).toMatch(/: (promoted|rolled back)$/);
+    expect(await page.evaluate<boolean>('window.__sameDocument === true')).toBe(true);
+    // Each step's own time and labelled rows, as the registry recorded them.
+    for (const i of [0, 1])
+      expect(await steps.nth(i).textContent()).toMatch(
+        /\d+ s of 8 s minimum · [\d,]+ of 20 labelled rows minimum/,
+      );
+    const transitions = page.getByRole('list', { name: 'Transitions, newest first' }).getByRole('listitem');
+    expect(await transitions.allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/step_advanced: step 1 passed/)]),
+    );
+    const outcome = await expectOutcomeOfEvidence({
+      registryUrl: stack.registry.url,
+      model: 'digits',
+      candidate: '2',
+      before,
+    });
+    expect(final).toContain(outcome.state.replace('_', ' '));
+    await shot('rollout-finished');
+  }, 300_000);
 
   it('starts an experiment from the page and charts the difference with its band as evidence arrives, live', async () => {
     await open('#/experiment/penguins');

@@ -1,8 +1,18 @@
-/** The rollout page's arithmetic: step labels, where each step stands, progress against the step's
- * minimum time and labelled rows, and the steps typed into the start form. */
+/** The rollout page's arithmetic: step labels, where each step stands, each step's time and labelled
+ * rows against the minimums, and the steps and gates typed into the start form. */
 import { formatCount, formatDuration } from './format';
 
 export type StepView = { shadow: number } | { weight: number };
+
+/** A step's own time and count (the registry's `step_log`); nulls for a step not begun. */
+export interface StepLogEntry {
+  step_index: number;
+  started_at: string | null;
+  ended_at: string | null;
+  seconds: number | null;
+  counted: number | null;
+  unit: string;
+}
 
 export interface RolloutView {
   id: string;
@@ -21,6 +31,8 @@ export interface RolloutView {
   step_min_seconds?: number;
   labelled_in_step: number;
   step_min_labelled?: number;
+  /** Absent from registries older than the step log: then only the current step is measured. */
+  step_log?: StepLogEntry[];
   max_seconds?: number;
   deadline_at?: string | null;
   gates: {
@@ -62,22 +74,90 @@ export function stepStatuses(view: Pick<RolloutView, 'steps' | 'step_index' | 's
   });
 }
 
-/** "4 min 10 s of 5 min" and "312 of 500 labelled rows", with whether each minimum is met. */
-export function stepProgress(
-  view: RolloutView,
-  nowMs: number,
-): { time: string; timeMet: boolean; rows: string; rowsMet: boolean } {
-  const inStep =
-    view.time_in_step_seconds ??
-    (view.step_started_at ? Math.max(0, (nowMs - Date.parse(view.step_started_at)) / 1000) : 0);
+export interface StepMinimums {
+  time: string;
+  rows: string;
+  /** null: the step has not begun. */
+  timeMet: boolean | null;
+  rowsMet: boolean | null;
+}
+
+/** Every step against the minimums: "4 min 10 s of 5 min minimum" and "312 of 500 labelled rows
+ * minimum" for steps left behind and the current one, what a later step will need. The current step
+ * of a running rollout counts time on the page's clock between two refreshes. */
+export function stepMinimums(view: RolloutView, nowMs: number): StepMinimums[] {
   const minS = view.step_min_seconds ?? 0;
   const minRows = view.step_min_labelled ?? 0;
-  return {
-    time: `${formatDuration(inStep)} of ${formatDuration(minS)} minimum`,
-    timeMet: inStep >= minS,
-    rows: `${formatCount(view.labelled_in_step)} of ${formatCount(minRows)} labelled rows minimum`,
-    rowsMet: view.labelled_in_step >= minRows,
-  };
+  const measured = (seconds: number, counted: number, unit: string): StepMinimums => ({
+    time: `${formatDuration(seconds)} of ${formatDuration(minS)} minimum`,
+    timeMet: seconds >= minS,
+    rows: `${formatCount(counted)} of ${formatCount(minRows)} ${unit} minimum`,
+    rowsMet: counted >= minRows,
+  });
+  return view.steps.map((step, i) => {
+    const unit = 'shadow' in step ? 'shadow rows' : 'labelled rows';
+    const log = view.step_log?.[i];
+    if (i === view.step_index && !isFinal(view.state)) {
+      const inStep =
+        view.time_in_step_seconds ??
+        (view.step_started_at ? Math.max(0, (nowMs - Date.parse(view.step_started_at)) / 1000) : 0);
+      return measured(inStep, view.labelled_in_step, unit);
+    }
+    if (log && log.seconds !== null && log.counted !== null) return measured(log.seconds, log.counted, unit);
+    return {
+      time: `not begun: needs ${formatDuration(minS)}`,
+      timeMet: null,
+      rows: `and ${formatCount(minRows)} ${unit}`,
+      rowsMet: null,
+    };
+  });
+}
+
+export interface GateChoices {
+  accuracy: boolean;
+  errorRate: boolean;
+  /** Percent over the control's p95; empty: no latency gate. */
+  latencyPercent: string;
+  /** Highest PSI; empty: no drift gate. */
+  driftPsi: string;
+}
+
+export const DEFAULT_GATES: GateChoices = {
+  accuracy: true,
+  errorRate: true,
+  latencyPercent: '20',
+  driftPsi: '0.25',
+};
+
+/** The start form's gate choices → the API's `gates`, or a message for bad input. */
+export function gatesBody(c: GateChoices): Record<string, string | number> | string {
+  const gates: Record<string, string | number> = {};
+  if (c.accuracy) gates.accuracy = 'not_worse';
+  if (c.errorRate) gates.error_rate = 'not_worse';
+  const latency = c.latencyPercent.trim();
+  if (latency) {
+    if (!/^\d{1,4}(\.\d+)?$/.test(latency)) return `the latency budget "${latency}" is not a percentage ≥ 0`;
+    gates.latency_p95_ms = `+${latency}%`;
+  }
+  const drift = c.driftPsi.trim();
+  if (drift) {
+    const psi = Number(drift);
+    if (!(Number.isFinite(psi) && psi > 0 && psi <= 10))
+      return `the drift ceiling "${drift}" is not a PSI above 0, at most 10`;
+    gates.drift_psi_max = psi;
+  }
+  return gates;
+}
+
+/** The chosen gates in words, for the confirmation. */
+export function gatesText(gates: Record<string, string | number>): string {
+  const parts = [
+    ...(gates.accuracy ? ['accuracy not worse'] : []),
+    ...(gates.error_rate ? ['error rate not worse'] : []),
+    ...(gates.latency_p95_ms ? [`p95 latency within ${gates.latency_p95_ms}`] : []),
+    ...(gates.drift_psi_max !== undefined ? [`drift PSI at most ${gates.drift_psi_max}`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'none: each step advances on its minimums alone';
 }
 
 /** "5,25,50,100" (optionally after a shadow step) → the API's steps; an error message for bad input. */

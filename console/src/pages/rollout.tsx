@@ -1,6 +1,7 @@
-/** Rollout: a candidate's progress from shadow to all traffic. The step timeline, time and labelled
- * rows against the step's minimum, each gate's state, what it waits for, start / pause / resume /
- * abort (each confirmed first), and the transitions with their reasons. Refreshes every 2 s. */
+/** Rollout: a candidate's progress from shadow to all traffic. The step timeline with every step's
+ * time and labelled rows against the minimums, each gate's state, what it waits for, start (with its
+ * gates) / pause / resume / abort (each confirmed first), and the transitions with their reasons.
+ * Refreshes every 2 s. */
 import { useState } from 'preact/hooks';
 import { ApiError, call, get, modelPath } from '../api';
 import { ChangeTable, ConfirmDialog, Loading, Notice, Updated } from '../components/ui';
@@ -8,13 +9,17 @@ import { useResource, useTokenPresent } from '../hooks';
 import { writeErrorText } from '../logic/errors';
 import { formatP, formatTime } from '../logic/format';
 import {
+  DEFAULT_GATES,
+  type GateChoices,
+  gatesBody,
+  gatesText,
   isFinal,
   parseSteps,
   type RolloutView,
   stateLevel,
   stateText,
   stepLabel,
-  stepProgress,
+  stepMinimums,
   stepStatuses,
 } from '../logic/rollout';
 import { readToken } from '../token';
@@ -68,6 +73,7 @@ function StartRollout(props: { model: string; onStarted(): void }) {
   const [minSeconds, setMinSeconds] = useState('300');
   const [minLabelled, setMinLabelled] = useState('500');
   const [maxSeconds, setMaxSeconds] = useState('86400');
+  const [gateChoices, setGateChoices] = useState<GateChoices>(DEFAULT_GATES);
   const [confirming, setConfirming] = useState(false);
   const write = useWrite(props.onStarted);
   if (!versions.length) return null;
@@ -80,9 +86,10 @@ function StartRollout(props: { model: string; onStarted(): void }) {
   const numberProblem = numbers.some((n) => !(Number.isFinite(n) && n >= 0))
     ? 'minimums and the deadline must be numbers ≥ 0'
     : undefined;
-  const problem = typeof parsed === 'string' ? parsed : numberProblem;
+  const gates = gatesBody(gateChoices);
+  const problem = typeof parsed === 'string' ? parsed : typeof gates === 'string' ? gates : numberProblem;
   const body =
-    typeof parsed === 'string'
+    typeof parsed === 'string' || typeof gates === 'string'
       ? undefined
       : {
           candidate: chosen,
@@ -90,6 +97,7 @@ function StartRollout(props: { model: string; onStarted(): void }) {
           step_min_seconds: numbers[0],
           step_min_labelled: numbers[1],
           max_seconds: numbers[2],
+          gates,
         };
   return (
     <form
@@ -168,10 +176,64 @@ function StartRollout(props: { model: string; onStarted(): void }) {
           />
         </div>
       </div>
-      <p class="muted small">
-        Gates: accuracy and error rate not worse than the control, p95 latency within +20 %, drift PSI at most
-        0.25 (the registry's defaults). A violated gate rolls back at once; inconclusive evidence waits.
-      </p>
+      <fieldset>
+        <legend>Gates (the registry's defaults)</legend>
+        <p class="muted small">
+          A violated gate rolls back at once; inconclusive evidence waits. An empty budget or ceiling means no
+          such gate.
+        </p>
+        <div class="filters">
+          <div>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={gateChoices.accuracy}
+                onChange={(e) =>
+                  setGateChoices({ ...gateChoices, accuracy: (e.target as HTMLInputElement).checked })
+                }
+              />
+              Accuracy not worse than the control
+            </label>
+          </div>
+          <div>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={gateChoices.errorRate}
+                onChange={(e) =>
+                  setGateChoices({ ...gateChoices, errorRate: (e.target as HTMLInputElement).checked })
+                }
+              />
+              Error rate not worse than the control
+            </label>
+          </div>
+          <div>
+            <label for="ro-latency">p95 latency budget over the control (%)</label>
+            <input
+              id="ro-latency"
+              type="number"
+              min={0}
+              value={gateChoices.latencyPercent}
+              onInput={(e) =>
+                setGateChoices({ ...gateChoices, latencyPercent: (e.target as HTMLInputElement).value })
+              }
+            />
+          </div>
+          <div>
+            <label for="ro-drift">Drift PSI at most</label>
+            <input
+              id="ro-drift"
+              type="number"
+              min={0}
+              step={0.01}
+              value={gateChoices.driftPsi}
+              onInput={(e) =>
+                setGateChoices({ ...gateChoices, driftPsi: (e.target as HTMLInputElement).value })
+              }
+            />
+          </div>
+        </div>
+      </fieldset>
       {problem ? <Notice kind="error">Cannot start: {problem}.</Notice> : null}
       <button type="submit" class="primary" disabled={!!problem}>
         Review rollout…
@@ -199,6 +261,11 @@ function StartRollout(props: { model: string; onStarted(): void }) {
               what: 'each step waits at least',
               before: '—',
               after: `${minSeconds} s and ${minLabelled} labelled rows`,
+            },
+            {
+              what: 'gates',
+              before: '—',
+              after: typeof gates === 'string' ? '—' : gatesText(gates),
             },
           ]}
         />
@@ -256,10 +323,16 @@ function Controls(props: { model: string; view: RolloutView; onDone(): void }) {
   );
 }
 
+/** A minimum met (ok), not yet met (waiting), or for a step not begun (plain). */
+function MinimumMark(props: { met: boolean | null; children: string }) {
+  if (props.met === null) return <span class="muted">{props.children}</span>;
+  return <span class={`level level-${props.met ? 'ok' : 'waiting'}`}>{props.children}</span>;
+}
+
 function Rollout(props: { model: string; view: RolloutView; updatedAt: number | undefined; reload(): void }) {
   const v = props.view;
   const statuses = stepStatuses(v);
-  const progress = stepProgress(v, props.updatedAt ?? Date.now());
+  const minimums = stepMinimums(v, props.updatedAt ?? Date.now());
   return (
     <>
       <section class="card" aria-labelledby="rollout-state">
@@ -283,19 +356,15 @@ function Rollout(props: { model: string; view: RolloutView; updatedAt: number | 
           {v.steps.map((s, i) => (
             <li key={i} class={statuses[i]} aria-current={statuses[i] === 'current' ? 'step' : undefined}>
               {i + 1}. {stepLabel(s)} <span class="small muted">({statuses[i]})</span>
+              <div class="small">
+                <MinimumMark met={minimums[i]!.timeMet}>{minimums[i]!.time}</MinimumMark> ·{' '}
+                <MinimumMark met={minimums[i]!.rowsMet}>{minimums[i]!.rows}</MinimumMark>
+              </div>
             </li>
           ))}
         </ol>
         {!isFinal(v.state) ? (
           <ul class="plain small">
-            <li>
-              Time in step:{' '}
-              <span class={`level level-${progress.timeMet ? 'ok' : 'waiting'}`}>{progress.time}</span>
-            </li>
-            <li>
-              Labelled rows in step:{' '}
-              <span class={`level level-${progress.rowsMet ? 'ok' : 'waiting'}`}>{progress.rows}</span>
-            </li>
             {v.waiting_for ? <li>Waiting for: {v.waiting_for}</li> : null}
             {v.paused_reason ? <li>Paused: {v.paused_reason}</li> : null}
           </ul>

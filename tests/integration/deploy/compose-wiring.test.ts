@@ -2,8 +2,10 @@
  * as a local process with that service's environment (interpolated from .env.example), compose host
  * names mapped to 127.0.0.1 and each service's port to a free loopback port, the shared volume to a
  * temp dir seeded like the image seeds it. Start order and health gates follow depends_on and the
- * compose healthchecks (run as written). Then predictions go through the gateway to every version.
- * A wrong variable name, port, host name or healthcheck in the compose file fails here. */
+ * compose healthchecks (run as written). Then predictions go through the gateway to every version,
+ * and a rollout of a shipped version runs to its end on the PostgreSQL evidence store with the
+ * registry's settings as composed. A wrong variable name, port, host name or healthcheck in the
+ * compose file fails here. */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,7 +15,9 @@ import { Client } from 'pg';
 import { parse } from 'yaml';
 import { inputWidth, metadataSchema } from '../../../common/wire';
 import { type PostgresCluster, startPostgres } from '../../helpers/postgres';
-import { ROOT, type Service, startService } from '../../helpers/processes';
+import { ROOT, runCli, type Service, startService } from '../../helpers/processes';
+import { expectOutcomeOfEvidence, shortRolloutArgs } from '../../helpers/rollout-outcome';
+import { call, driveTraffic, FINAL_STATES } from '../../helpers/rollout-traffic';
 import {
   type ComposeService,
   commandOf,
@@ -354,4 +358,30 @@ describe('the compose services run as local processes', () => {
       });
     }
   }, 120_000);
+
+  it('runs a rollout of digits v2 started with the CLI to promoted or rolled_back, as the evidence decides', async () => {
+    await readyGateway();
+    const registryUrl = running.get('registry')!.url;
+    const before = (await call(`${registryUrl}/models/digits/policy`, 'GET')).body;
+    const cliEnv = { REGISTRY_URL: registryUrl, ADMIN_TOKEN: envs.get('registry')!.ADMIN_TOKEN };
+    const started = await runCli(shortRolloutArgs('digits', '2'), cliEnv);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const t0 = Date.now();
+    const traffic = await driveTraffic({
+      gatewayUrl,
+      seed: 15,
+      concurrency: 4,
+      batch: 10,
+      until: async () =>
+        FINAL_STATES.includes(
+          (await call(`${registryUrl}/models/digits/rollouts/current`, 'GET')).body.state,
+        ),
+      timeoutMs: 360_000,
+    });
+    const outcome = await expectOutcomeOfEvidence({ registryUrl, model: 'digits', candidate: '2', before });
+    process.stdout.write(
+      `compose rollout: ${outcome.state} after ${((Date.now() - t0) / 1000).toFixed(0)} s, ${traffic.requests} requests of 10 rows: ${outcome.why}\n`,
+    );
+  }, 420_000);
 });

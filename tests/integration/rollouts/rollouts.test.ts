@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { auth, call, driveTraffic, eventually, type RolloutStack, startRolloutStack } from './rollout-stack';
+import { call, driveTraffic, eventually, FINAL_STATES as FINAL } from '../../helpers/rollout-traffic';
+import { auth, type RolloutStack, startRolloutStack } from './rollout-stack';
 
 let stack: RolloutStack;
 beforeAll(async () => {
@@ -15,7 +16,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const FINAL = ['promoted', 'rolled_back', 'aborted', 'timed_out'];
 const basePolicy = (stable: string, extra: Record<string, unknown> = {}) => ({
   variants: [{ version: stable, weight: 100 }],
   sticky: null,
@@ -331,5 +331,76 @@ describe('decided by the evidence', () => {
     } finally {
       await stack.startServer('2');
     }
+  }, 300_000);
+});
+
+describe('bandit strategy', () => {
+  it('moves traffic to the better arm (v2 by accuracy): above 80% within the horizon, no arm below its floor, at most one weight update per interval', async () => {
+    await stack.setPolicy(basePolicy('1'));
+    const intervalSeconds = 3;
+    const floor = 5;
+    const res = await start({
+      candidate: '2',
+      strategy: 'bandit',
+      gates: { accuracy: 'not_worse' },
+      max_seconds: 240,
+      bandit: {
+        floor_percent: floor,
+        burn_in_seconds: 2,
+        burn_in_labelled: 30,
+        update_interval_seconds: intervalSeconds,
+        promote_probability: 0.95,
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.weights).toEqual({ '1': 50, '2': 50 });
+    const id = res.body.id;
+    // Past 80%, a few more updates show the floor holding for the losing arm.
+    let updatesAtShare: number | undefined;
+    const started = Date.now();
+    await driveTraffic({
+      gatewayUrl: stack.gateway.url,
+      seed: 7,
+      concurrency: 8,
+      batch: 10,
+      until: async () => {
+        const r = await stack.rollout();
+        if (FINAL.includes(r.state)) return true;
+        if (updatesAtShare === undefined && r.weights['2'] > 80) updatesAtShare = r.bandit.updates;
+        return updatesAtShare !== undefined && r.bandit.updates >= updatesAtShare + 3;
+      },
+      timeoutMs: 200_000,
+    });
+    const r = await stack.rollout();
+    const endedAt = r.ended_at ? Date.parse(r.ended_at) : Number.POSITIVE_INFINITY;
+    // The controller's own policy writes while it was allocating (the promotion or rollback write at
+    // the end is not an allocation).
+    const writes = (await stack.audit())
+      .filter((e: any) => e.action === 'policy.update' && e.request_id === id && Date.parse(e.at) < endedAt)
+      .map((e: any) => ({
+        at: Date.parse(e.at),
+        weights: Object.fromEntries(e.after.variants.map((v: any) => [v.version, v.weight])),
+      }))
+      .sort((a: any, b: any) => a.at - b.at);
+    const shares = writes.map((w: any) => w.weights['2'] ?? 0);
+    process.stdout.write(
+      `bandit: ${r.state}, ${r.bandit.updates} updates, ${writes.length - 1} weight writes in ${((Date.now() - started) / 1000).toFixed(0)} s, v2 share ${shares.join(' → ')}\n`,
+    );
+    expect(writes[0]!.weights).toEqual({ '1': 50, '2': 50 });
+    expect(Math.max(...shares)).toBeGreaterThan(80);
+    for (const w of writes) {
+      expect(w.weights['1']).toBeGreaterThanOrEqual(floor);
+      expect(w.weights['2']).toBeGreaterThanOrEqual(floor);
+      expect(w.weights['1'] + w.weights['2']).toBe(100);
+    }
+    // Allocation writes after the first: never two within one interval (audit times trail the
+    // decisions by the write's own few milliseconds).
+    const allocations = writes.slice(1);
+    for (let i = 1; i < allocations.length; i++)
+      expect(allocations[i]!.at - allocations[i - 1]!.at).toBeGreaterThanOrEqual(
+        intervalSeconds * 1000 - 100,
+      );
+    expect(r.state).not.toBe('rolled_back');
+    expect(r.warnings.join(' ')).toMatch(/adaptive allocation/);
   }, 300_000);
 });

@@ -2,10 +2,13 @@ import { historySeries, metricsInHistory, pointCount } from '../../../console/sr
 import { CSV_COLUMNS, predictionsQuery } from '../../../console/src/logic/predictions';
 import { actionTitle, srmText, verdictText } from '../../../console/src/logic/report';
 import {
+  DEFAULT_GATES,
+  gatesBody,
+  gatesText,
   parseSteps,
   type RolloutView,
   stepLabel,
-  stepProgress,
+  stepMinimums,
   stepStatuses,
 } from '../../../console/src/logic/rollout';
 
@@ -129,19 +132,79 @@ describe('rollout view logic', () => {
     expect(stepStatuses(view({ state: 'rolled_back' }))).toEqual(['done', 'next', 'next']);
   });
 
-  it("measures the step's time and labelled rows against its minimums", () => {
-    expect(stepProgress(view(), 0)).toEqual({
+  it("measures the current step's time and labelled rows against its minimums", () => {
+    expect(stepMinimums(view(), 0)[1]).toEqual({
       time: '4 min 10 s of 5 min minimum',
       timeMet: false,
       rows: '612 of 500 labelled rows minimum',
       rowsMet: true,
     });
-    const fromClock = stepProgress(
+    const fromClock = stepMinimums(
       view({ time_in_step_seconds: undefined }),
       Date.parse('2026-12-02T01:06:00Z'),
-    );
+    )[1]!;
     expect(fromClock.time).toBe('6 min of 5 min minimum');
     expect(fromClock.timeMet).toBe(true);
+  });
+
+  it('measures every step against the minimums: steps left behind from the log, later ones as needs', () => {
+    const log = [
+      { step_index: 0, started_at: 'a', ended_at: 'b', seconds: 400, counted: 120, unit: 'shadow rows' },
+      { step_index: 1, started_at: 'b', ended_at: null, seconds: 250, counted: 612, unit: 'labelled rows' },
+      {
+        step_index: 2,
+        started_at: null,
+        ended_at: null,
+        seconds: null,
+        counted: null,
+        unit: 'labelled rows',
+      },
+    ];
+    expect(stepMinimums(view({ step_log: log }), 0)).toEqual([
+      {
+        time: '6 min 40 s of 5 min minimum',
+        timeMet: true,
+        rows: '120 of 500 shadow rows minimum',
+        rowsMet: false,
+      },
+      {
+        time: '4 min 10 s of 5 min minimum',
+        timeMet: false,
+        rows: '612 of 500 labelled rows minimum',
+        rowsMet: true,
+      },
+      { time: 'not begun: needs 5 min', timeMet: null, rows: 'and 500 labelled rows', rowsMet: null },
+    ]);
+    // Once the rollout ended, its last step is read from the log like the others.
+    const ended = stepMinimums(
+      view({ state: 'rolled_back', step_log: [log[0]!, { ...log[1]!, seconds: 30, counted: 7 }, log[2]!] }),
+      0,
+    );
+    expect(ended[1]).toEqual({
+      time: '30 s of 5 min minimum',
+      timeMet: false,
+      rows: '7 of 500 labelled rows minimum',
+      rowsMet: false,
+    });
+  });
+
+  it('turns the gate choices of the start form into the API gates, refusing what the API would', () => {
+    expect(gatesBody(DEFAULT_GATES)).toEqual({
+      accuracy: 'not_worse',
+      error_rate: 'not_worse',
+      latency_p95_ms: '+20%',
+      drift_psi_max: 0.25,
+    });
+    const some = gatesBody({ accuracy: true, errorRate: false, latencyPercent: '1000', driftPsi: '' });
+    expect(some).toEqual({ accuracy: 'not_worse', latency_p95_ms: '+1000%' });
+    expect(gatesText(some as Record<string, string>)).toBe('accuracy not worse, p95 latency within +1000%');
+    expect(gatesText({})).toBe('none: each step advances on its minimums alone');
+    expect(gatesBody({ ...DEFAULT_GATES, latencyPercent: '-5' })).toBe(
+      'the latency budget "-5" is not a percentage ≥ 0',
+    );
+    expect(gatesBody({ ...DEFAULT_GATES, driftPsi: '0' })).toBe(
+      'the drift ceiling "0" is not a PSI above 0, at most 10',
+    );
   });
 
   it('reads the steps typed into the start form, refusing what the API would', () => {

@@ -253,7 +253,33 @@ describe('rollout API and executor', () => {
     const policy = await policyOf(h.root);
     expect(policy.variants.find((v) => v.version === '2')?.weight).toBe(100);
     expect(policy.aliases).toEqual({ stable: '2', canary: '2', old: '1' });
-    expect((await request(h.app.app).get('/models/digits/rollouts/current')).body.state).toBe('promoted');
+    const done = (await request(h.app.app).get('/models/digits/rollouts/current')).body;
+    expect(done.state).toBe('promoted');
+    // Each step keeps its own time and count against the minimums (60 s, 100 labelled rows).
+    expect(done.step_log.map((s: any) => [s.step_index, s.seconds, s.counted, s.unit])).toEqual([
+      [0, 61, 150, 'labelled rows'],
+      [1, 61, 150, 'labelled rows'],
+    ]);
+    expect(done.step_log[0].ended_at).toBe(done.step_log[1].started_at);
+  });
+
+  it('lists steps not yet begun in the step log with nothing counted', async () => {
+    await request(h.app.app).post('/models/digits/rollouts').set(auth).send(body).expect(201);
+    h.evidence.report = report({ candidate: { labelled: 40 }, verdicts: allHold });
+    h.clock.now += 5_000;
+    await h.controller.tick();
+    const view = (await request(h.app.app).get('/models/digits/rollouts/current')).body;
+    expect(view.step_log).toEqual([
+      expect.objectContaining({ step_index: 0, seconds: 5, counted: 40, ended_at: null }),
+      {
+        step_index: 1,
+        started_at: null,
+        ended_at: null,
+        seconds: null,
+        counted: null,
+        unit: 'labelled rows',
+      },
+    ]);
   });
 
   it('a manual traffic change pauses the rollout, and status says so; resume re-applies the step', async () => {

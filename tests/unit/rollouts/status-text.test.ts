@@ -1,4 +1,4 @@
-import { parseSteps, startBody } from '../../../cli/commands/rollout';
+import { parseGates, parseSteps, startBody } from '../../../cli/commands/rollout';
 import { formatRolloutStatus } from '../../../cli/rollout-status';
 import { decide, pause, startRollout } from '../../../registry/rollouts/decide';
 import { rolloutView } from '../../../registry/rollouts/view';
@@ -38,6 +38,18 @@ describe('rollout status text', () => {
     );
   });
 
+  it('lists each step left behind with its time and labelled rows against the minimums', () => {
+    const r = report({ candidate: { labelled: 130 }, verdicts: allHold });
+    const waiting = waitingRollout();
+    const advanced = decide(waiting, { report: r, policy: waiting.expected }, T0 + 100_000).next;
+    expect(advanced.stepIndex).toBe(1);
+    const text = formatRolloutStatus(rolloutView(advanced, T0 + 110_000));
+    expect(text).toMatch(/step {6}2 of 4: 5% → \[25%\]/);
+    expect(text).toContain('  step 1  100 s of 60 s minimum, 130 of 100 labelled rows');
+    expect(text).not.toContain('  step 2  ');
+    expect(text).toMatch(/in step {3}10 s \(minimum 60 s\)/);
+  });
+
   it('says when and why a rollout is paused', () => {
     const paused = pause(
       waitingRollout(),
@@ -62,5 +74,22 @@ describe('rollout start options', () => {
     });
     expect(startBody('3', {})).toEqual({ candidate: '3' });
     expect(() => parseSteps('5,x')).toThrow(/--steps takes weights/);
+  });
+
+  it('turns --gates into the API gates: a name alone takes its usual setting, none is no gate', () => {
+    expect(startBody('2', { gates: 'accuracy, latency_p95_ms=+50%, drift_psi_max=0.3' }).gates).toEqual({
+      accuracy: 'not_worse',
+      latency_p95_ms: '+50%',
+      drift_psi_max: 0.3,
+    });
+    expect(parseGates('error_rate,latency_p95_ms,accuracy=better')).toEqual({
+      error_rate: 'not_worse',
+      latency_p95_ms: '+20%',
+      accuracy: 'better',
+    });
+    expect(parseGates('none')).toEqual({});
+    // Unknown names go to the registry, which names the gates it knows.
+    expect(parseGates('auc')).toEqual({ auc: 'not_worse' });
+    expect(() => parseGates('accuracy,,')).toThrow(/--gates takes gates like/);
   });
 });
