@@ -37,6 +37,8 @@ export interface Report {
     ended_at: string | null;
   } | null;
   srm: Srm | null;
+  /** Adaptive (bandit) allocation biases the naive per-arm estimates; the report says so. */
+  allocation?: { kind: 'fixed' | 'adaptive'; warning: string | null };
   arms: {
     version: string;
     role: string;
@@ -260,6 +262,7 @@ export function ExperimentPage(props: { model: string }) {
         {e.ended_at ? `, ended ${formatTime(e.ended_at)}` : ''}.
       </p>
       {r.srm ? <Notice kind={r.srm.ok ? 'info' : 'error'}>{srmText(r.srm)}</Notice> : null}
+      {r.allocation?.warning ? <Notice kind="warn">{r.allocation.warning}</Notice> : null}
       {r.recommendation ? (
         <Notice kind={actionKind(r.recommendation.action)}>
           <strong>What to do now: {actionTitle(r.recommendation.action)}.</strong> {r.recommendation.text}
