@@ -1,22 +1,22 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
-import cors from 'cors';
 import express from 'express';
-import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
+import { parseByteLimit } from '../common/body-limit';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
-import { parseByteLimit } from '../common/request-body';
+import { securityHeaders } from '../common/security-headers';
 import type { Metadata, Routes } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
 import type { PredictionRecord } from '../tracking/record';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
+import { gatewayCors } from './cors';
 import { DataPlane } from './dataplane';
 import { createExperiments, experimentIdOf } from './experiments';
-import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
+import { type AccessEntry, frontDoor } from './front-door';
 import { jsonApi } from './json-api/predict';
 import { liveUpstreamCount, statusRouter } from './json-api/status';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
@@ -283,11 +283,8 @@ export function createApp(deps: GatewayDeps): Gateway {
       now,
     ),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_RPS, now),
-    securityHeaders: staticHeaders(helmet()),
-    cors: cors({
-      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
-      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
-    }) as Parameters<typeof frontDoor>[0]['cors'],
+    securityHeaders: securityHeaders().headers,
+    cors: gatewayCors(config.CORS_ORIGINS),
     access: accessRecorder(
       accessLogWriter,
       metrics,
@@ -299,7 +296,7 @@ export function createApp(deps: GatewayDeps): Gateway {
       protocol: protocolDeps,
       json: jsonApi({ plane, maxBatchRows: config.MAX_BATCH_ROWS }),
       logger,
-      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
+      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT, 'BODY_LIMIT'),
     }),
     app: app as unknown as RequestListener,
   });
