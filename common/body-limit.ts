@@ -1,4 +1,5 @@
-/** Request-body limits, in one place for every service and both gateway paths.
+/** Request bodies, read in one place for every service and both gateway paths (the prediction
+ * routes on plain node:http and every Express route through `jsonBody` in common/http.ts).
  *
  * body-parser refuses an oversized body, but only after reading it to its end (it drains the stream
  * so the connection stays usable): a client announcing 1 GB that never sends it gets no answer, and a
@@ -7,7 +8,6 @@
  * in both cases the connection is closed soon after the answer instead of being drained. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { RequestHandler } from 'express';
 import { AppError } from './errors';
 
 /** After an early refusal the client is probably still sending. Closing at once would make it see a
@@ -16,10 +16,10 @@ import { AppError } from './errors';
 const LINGER_MS = 2000;
 
 /** A size as the `bytes` package (body-parser's) reads it: "1mb", "512kb", "100000". */
-export function parseByteLimit(limit: string | number): number {
+export function parseByteLimit(limit: string | number, name = 'body limit'): number {
   if (typeof limit === 'number') return limit;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)?\s*$/i.exec(limit);
-  if (!m) throw new Error(`body limit "${limit}" is not a size like 1mb or 512kb`);
+  if (!m) throw new Error(`${name} "${limit}" is not a size like 1mb or 512kb`);
   const unit = (m[2] ?? 'b').toLowerCase();
   const power = ['b', 'kb', 'mb', 'gb', 'tb', 'pb'].indexOf(unit);
   return Math.floor(Number(m[1]) * 1024 ** power);
@@ -107,7 +107,9 @@ export function readBody({ req, res, limitBytes }: ReadBodyOptions): Promise<Buf
     );
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Most bodies arrive in one chunk: that chunk is the body, without the copy Buffer.concat makes.
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
     let wireBytes = 0;
     let bodyBytes = 0;
     let settled = false;
@@ -120,7 +122,8 @@ export function readBody({ req, res, limitBytes }: ReadBodyOptions): Promise<Buf
         req.unpipe(inflate);
         inflate.destroy();
       }
-      if (err === undefined) return resolve(Buffer.concat(chunks, bodyBytes));
+      if (err === undefined)
+        return resolve(chunks ? Buffer.concat(chunks, bodyBytes) : (first ?? Buffer.alloc(0)));
       if (err.status === 413) {
         // Stop reading now; the linger after the answer drains only a little more.
         req.pause();
@@ -131,7 +134,9 @@ export function readBody({ req, res, limitBytes }: ReadBodyOptions): Promise<Buf
     const onBody = (chunk: Buffer) => {
       bodyBytes += chunk.length;
       if (bodyBytes > limitBytes) return settle(tooLarge(limitBytes));
-      chunks.push(chunk);
+      if (first === undefined) first = chunk;
+      else if (chunks === undefined) chunks = [first, chunk];
+      else chunks.push(chunk);
     };
     const onWire = (chunk: Buffer) => {
       wireBytes += chunk.length;
@@ -156,14 +161,48 @@ export function readBody({ req, res, limitBytes }: ReadBodyOptions): Promise<Buf
   });
 }
 
-/** Express form: reads the body with `readBody` into `req.body` as a Buffer; the first middleware
- * of a body-taking route, so nothing else reads the stream. */
-export function bufferedBody(limit: string | number): RequestHandler {
-  const limitBytes = parseByteLimit(limit);
-  return function readLimitedBody(req, res, next) {
-    readBody({ req, res, limitBytes }).then((raw) => {
-      req.body = raw;
-      next();
-    }, next);
-  };
+/** A JSON body with the checks express.json makes, as AppErrors: no body 400, another media type or
+ * charset 415, over the limit 413, unparsable 400. `raw` is the body as received (decompressed,
+ * without a byte order mark), for routes that forward it unchanged. */
+export async function readJsonBody(options: ReadBodyOptions): Promise<{ raw: Buffer; json: unknown }> {
+  const h = options.req.headers;
+  if (
+    (h['content-length'] === undefined || h['content-length'] === '0') &&
+    h['transfer-encoding'] === undefined
+  ) {
+    throw new AppError('invalid_input', 'request body is empty; send a JSON object');
+  }
+  checkJsonType(h['content-type']);
+  let raw = await readBody(options);
+  // JSON text may start with a UTF-8 byte order mark (RFC 8259 §8.1 lets a parser ignore it).
+  if (raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) raw = raw.subarray(3);
+  try {
+    return { raw, json: JSON.parse(raw.toString('utf8')) as unknown };
+  } catch (err) {
+    throw new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The spellings clients send, looked up before anything is parsed. */
+const JSON_TYPES = new Set([
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset=utf-8',
+  'application/json; charset=UTF-8',
+]);
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function checkJsonType(type: string | undefined): void {
+  if (type !== undefined && JSON_TYPES.has(type)) return;
+  const media = (type ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (media !== 'application/json') {
+    throw new AppError(
+      'unsupported_media_type',
+      `Content-Type must be application/json, got "${type ?? 'none'}"`,
+    );
+  }
+  const charset = CHARSET.exec(type ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('unsupported_media_type', `charset "${charset}" is not supported; send UTF-8 JSON`);
+  }
 }

@@ -60,6 +60,13 @@ export const envFields = {
       }),
   logLevel: () => z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   logFormat: () => z.enum(['json', 'pretty']).default('json'),
+  /** A byte size as body-parser spells it ("10mb", "512kb") or a number of bytes, checked here so a
+   * typo stops start-up; common/body-limit.ts parseByteLimit reads it. */
+  byteSize: (fallback: string) =>
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'expected a size such as "10mb", "512kb" or a number of bytes')
+      .default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   nonNegativeNumber: (fallback: number) => z.coerce.number().nonnegative().default(fallback),
   optionalString: () =>

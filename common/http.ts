@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type express from 'express';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
-import { bufferedBody } from './body-limit';
+import { parseByteLimit, readJsonBody } from './body-limit';
 import { AppError } from './errors';
 import type { Logger } from './logger';
 import { matchesSecret, secretDigest } from './secret';
@@ -27,44 +27,19 @@ export function requestId(generate: () => string = randomUUID): RequestHandler {
   };
 }
 
-/** JSON bodies only: a wrong Content-Type is a 415 that says what to send, a bad body a 400, one
- * over `limit` a 413 before it is read (common/body-limit.ts). `req.body` is the parsed value. */
-export function jsonBody(limit: string | number, types: string[] = ['application/json']): RequestHandler[] {
-  const read = bufferedBody(limit);
-  const parse: RequestHandler = function parseJson(req, _res, next) {
-    try {
-      req.body = parseJsonBody(req.body as Buffer);
-    } catch (err) {
-      return next(err);
-    }
-    next();
-  };
-  return [requireJson(types), read, parse];
-}
-
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
-
-function requireJson(types: string[]): RequestHandler {
-  return function requireJson(req, _res, next) {
-    const length = req.get('content-length');
-    const hasBody = (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
-    if (!hasBody) return next(new AppError('invalid_input', 'request body is empty; send a JSON object'));
-    if (!req.is(types)) {
-      return next(
-        new AppError(
-          'unsupported_media_type',
-          `Content-Type must be application/json, got "${req.get('content-type') ?? 'none'}"`,
-        ),
-      );
-    }
-    const charset = CHARSET.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      return next(
-        new AppError('unsupported_media_type', `charset "${charset}" is not supported; send UTF-8 JSON`),
-      );
-    }
-    next();
-  };
+/** JSON bodies only (common/body-limit.ts readJsonBody): a wrong Content-Type is a 415 that says
+ * what to send, a bad body a 400, one over `limit` a 413 before it is read. `req.body` is the parsed
+ * value. An array, so routes spread it as they did body-parser's middleware list. */
+export function jsonBody(limit: string | number): RequestHandler[] {
+  const limitBytes = parseByteLimit(limit);
+  return [
+    function readJson(req, res, next) {
+      readJsonBody({ req, res, limitBytes }).then(({ json }) => {
+        req.body = json;
+        next();
+      }, next);
+    },
+  ];
 }
 
 /** res.json for plain node:http responses. */
@@ -74,16 +49,6 @@ export function writeJson(res: ServerResponse, body: unknown, status = 200): voi
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
-}
-
-/** JSON.parse of a UTF-8 body, without a leading byte order mark; a 400 that quotes the parser. */
-export function parseJsonBody(raw: Buffer): unknown {
-  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
-  try {
-    return JSON.parse((bom ? raw.subarray(3) : raw).toString('utf8'));
-  } catch (err) {
-    throw new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 /** GET /metrics; with a token, only for `Authorization: Bearer <token>` (the page names upstream

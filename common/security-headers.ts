@@ -1,6 +1,7 @@
 /** The security headers every service sends (helmet's defaults: nosniff, frame and referrer
- * policy, a same-origin CSP, HSTS...), in one place. The list is computed once, because it does not
- * depend on the request: the gateway's fast path writes it without running a middleware. */
+ * policy, a same-origin CSP, HSTS...), in one place. helmet's defaults do not depend on the request,
+ * so its headers are captured once and each answer gets the same list written, Express routes
+ * (`middleware`) and the gateway's node:http prediction routes (`headers`) alike. */
 import type { RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 
@@ -10,13 +11,18 @@ export interface SecurityHeaders {
 }
 
 export function securityHeaders(): SecurityHeaders {
-  const middleware = helmet();
   const headers: [string, string][] = [];
   const capture = {
     setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
     removeHeader: () => undefined,
     getHeader: () => undefined,
   };
-  middleware({ headers: {} } as never, capture as unknown as Response, () => undefined);
-  return { middleware, headers };
+  helmet()({ headers: {} } as never, capture as unknown as Response, () => undefined);
+  return {
+    headers,
+    middleware: function setSecurityHeaders(_req, res, next) {
+      for (const [name, value] of headers) res.setHeader(name, value);
+      next();
+    },
+  };
 }

@@ -1,24 +1,24 @@
 /** Wires the gateway from its dependencies; never listens (main.ts does). */
 import type { RequestListener } from 'node:http';
-import cors from 'cors';
 import express from 'express';
-import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
+import { parseByteLimit } from '../common/body-limit';
 import { errorMiddleware, notFoundHandler } from '../common/errors';
 import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
-import { parseByteLimit } from '../common/request-body';
+import { securityHeaders } from '../common/security-headers';
 import type { Metadata, Routes } from '../common/wire';
 import type { EvidenceStore } from '../tracking/evidence-store';
 import type { FeatureStore } from '../tracking/features/store';
 import type { PredictionRecord } from '../tracking/record';
 import { type AccessLogWriter, createAccessLogWriter } from './access-log';
 import type { GatewayConfig } from './config';
+import { gatewayCors } from './cors';
 import { DataPlane } from './dataplane';
 import { createExperiments, experimentIdOf } from './experiments';
 import { createFeatureLookup } from './features/lookup';
-import { type AccessEntry, frontDoor, staticHeaders } from './front-door';
+import { type AccessEntry, frontDoor } from './front-door';
 import { graphqlHandler } from './graphql';
 import { fetchRollout } from './graphql/rollout';
 import { jsonApi } from './json-api/predict';
@@ -321,11 +321,8 @@ export function createApp(deps: GatewayDeps): Gateway {
       now,
     ),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_RPS, now),
-    securityHeaders: staticHeaders(helmet()),
-    cors: cors({
-      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
-      exposedHeaders: ['X-Request-Id', 'X-Model-Version', 'X-Model-Failover', 'Retry-After'],
-    }) as Parameters<typeof frontDoor>[0]['cors'],
+    securityHeaders: securityHeaders().headers,
+    cors: gatewayCors(config.CORS_ORIGINS),
     access: accessRecorder(
       accessLogWriter,
       metrics,
@@ -337,7 +334,7 @@ export function createApp(deps: GatewayDeps): Gateway {
       protocol: protocolDeps,
       json,
       logger,
-      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
+      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT, 'BODY_LIMIT'),
     }),
     app: app as unknown as RequestListener,
   });

@@ -3,12 +3,6 @@ import { envFields, parseEnv, serverEnvFields } from '../common/config';
 import { trackingEnvFields } from '../tracking/config';
 import { featureStoreEnvFields } from '../tracking/features/open';
 
-/** Byte sizes as body-parser spells them ("10mb", "512kb") or a plain number of bytes. */
-const byteSize = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'expected a size such as "10mb", "512kb" or a number of bytes')
-  .default('10mb');
-
 const GatewayEnv = z.object({
   PORT: envFields.port(8000),
   HOST: envFields.host(),
@@ -29,7 +23,7 @@ const GatewayEnv = z.object({
   RATE_LIMIT_RPS: envFields.nonNegativeNumber(0),
   LOG_LEVEL: envFields.logLevel(),
   LOG_FORMAT: envFields.logFormat(),
-  BODY_LIMIT: byteSize,
+  BODY_LIMIT: envFields.byteSize('10mb'),
   /** The longest the gateway waits for an upstream answer; also the deadline until a version has
    * answered UPSTREAM_DEADLINE_MIN_SAMPLES times. */
   BREAKER_TIMEOUT_MS: envFields.positiveInt(5000),

@@ -56,14 +56,50 @@ export function recordedReason(reason: RouteReason): RecordedReason {
   return reason === 'pinned' ? 'pin' : reason;
 }
 
+/** A version's metric children, bound once per routing table: prom-client's `labels()` hashes its
+ * arguments into a key on every call, which the profile showed on the hot path. Keyed by the
+ * table's VersionRoute object, so a new table starts fresh and an old one is collected. */
+interface VersionMetrics {
+  routed: Map<string, { inc(): void }>;
+  upstreamSeconds: { observe(v: number): void };
+  confidence: { observe(v: number): void };
+  predictions: Map<string, { inc(): void }>;
+}
+
 const RETRY_AFTER_S = 1;
 const MAX_FEATURE_NAMES_IN_ERROR = 32;
 
 export class DataPlane {
   readonly now: () => number;
+  private readonly versionMetrics = new WeakMap<VersionRoute, VersionMetrics>();
 
   constructor(private readonly deps: DataPlaneDeps) {
     this.now = deps.now;
+  }
+
+  private metricsOf(model: string, version: VersionRoute): VersionMetrics {
+    let m = this.versionMetrics.get(version);
+    if (!m) {
+      const { metrics } = this.deps;
+      m = {
+        routed: new Map(),
+        upstreamSeconds: metrics.upstreamDuration.labels(model, version.version),
+        confidence: metrics.confidence.labels(model, version.version),
+        predictions: new Map(),
+      };
+      this.versionMetrics.set(version, m);
+    }
+    return m;
+  }
+
+  private countRouted(model: string, version: VersionRoute, reason: string): void {
+    const routed = this.metricsOf(model, version).routed;
+    let counter = routed.get(reason);
+    if (!counter) {
+      counter = this.deps.metrics.routed.labels(model, version.version, reason);
+      routed.set(reason, counter);
+    }
+    counter.inc();
   }
 
   table(): RouteState {
@@ -178,7 +214,7 @@ export class DataPlane {
     const { model, version, reason } = choice;
     const { metrics, now, cache } = this.deps;
     const { accepts } = options;
-    metrics.routed.labels(model.name, version.version, reason).inc();
+    this.countRouted(model.name, version, reason);
     const cacheKey =
       cache?.enabled && options.cacheInput !== undefined
         ? cache.key(model.name, version.version, options.cacheInput)
@@ -202,12 +238,11 @@ export class DataPlane {
       now,
       // An open breaker lets a probe through after its reset timeout: that is when to come back.
       retryAfterSeconds: Math.max(RETRY_AFTER_S, Math.ceil(this.deps.config.BREAKER_RESET_TIMEOUT_MS / 1000)),
-      observeUpstream: (v, seconds) =>
-        metrics.upstreamDuration.labels(model.name, v.version).observe(seconds),
+      observeUpstream: (v, seconds) => this.metricsOf(model.name, v).upstreamSeconds.observe(seconds),
     });
     if (result.failoverFrom !== undefined) {
       metrics.failovers.labels(model.name, result.failoverFrom, result.version.version).inc();
-      metrics.routed.labels(model.name, result.version.version, 'failover').inc();
+      this.countRouted(model.name, result.version, 'failover');
     }
     if (cacheKey !== undefined && result.failoverFrom === undefined) cache!.set(cacheKey, result.response);
     const recorded = result.failoverFrom !== undefined ? 'failover' : recordedReason(reason);
@@ -225,11 +260,17 @@ export class DataPlane {
     const version = result.version.version;
     const latencyMs = now() - ctx.startedAt;
     const at = now();
-    const confidence = metrics.confidence.labels(model, version);
+    const bound = this.metricsOf(model, result.version);
     const experimentId = this.deps.experimentId(model);
     rows.forEach((row, i) => {
-      metrics.predictions.labels(model, version, row.prediction).inc();
-      confidence.observe(row.confidence);
+      let predicted = bound.predictions.get(row.prediction);
+      if (!predicted) {
+        predicted = metrics.predictions.labels(model, version, row.prediction);
+        // Classes come from the upstream's answer: bounded by the version's labels when it is sane.
+        if (bound.predictions.size < 1024) bound.predictions.set(row.prediction, predicted);
+      }
+      predicted.inc();
+      bound.confidence.observe(row.confidence);
       this.deps.record({
         requestId: ctx.requestId,
         row: i,

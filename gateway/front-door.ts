@@ -4,11 +4,11 @@
  * everything else by the Express app, which sees the same `res.locals`. Each concern lives here and
  * nowhere else, so the two kinds of routes cannot drift apart. */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import { AppError, writeError } from '../common/errors';
 import { requestIdFrom } from '../common/http';
 import type { Logger } from '../common/logger';
 import type { RouteReason } from '../tracking/store/schema';
+import type { Middleware } from './cors';
 import type { CallLocals } from './prediction-call';
 import { matchPredictionRoute, type predictionRoutes } from './prediction-routes';
 import { callerOf, checkApiKey } from './security';
@@ -31,8 +31,6 @@ export interface AccessEntry {
   unit?: string | undefined;
 }
 
-type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
-
 export interface FrontDoorDeps {
   logger: Logger;
   now(): number;
@@ -41,7 +39,7 @@ export interface FrontDoorDeps {
    * past it new ones are shed with 503 before their body is read. */
   admission: AdaptiveLimit;
   rateLimiter: { take(caller: string): AppError | undefined };
-  /** Headers helmet sets on every answer, computed once (see staticHeaders). */
+  /** The security headers every answer carries (common/security-headers.ts), computed once. */
   securityHeaders: readonly (readonly [string, string])[];
   /** The cors middleware: its headers depend on the request's Origin; it answers preflights. */
   cors: Middleware;
@@ -63,7 +61,17 @@ export function frontDoor(deps: FrontDoorDeps): RequestListener {
     // Express adopts an existing res.locals (express/lib/application.js handle()).
     (res as ServerResponse & { locals: CallLocals }).locals = locals;
     res.setHeader('X-Request-Id', locals.requestId);
-    res.once('finish', () =>
+    // One listener per request for both the access line and the admission slot: 'close' follows
+    // 'finish' on every answer, and fires alone when the client went away first.
+    let admitted = false;
+    res.once('close', () => {
+      if (admitted) {
+        deps.admission.release({
+          rttMs: now() - startedAt,
+          dropped: res.statusCode === 504 || !res.writableFinished,
+        });
+      }
+      if (!res.writableFinished) return;
       deps.access({
         method: req.method ?? 'GET',
         url,
@@ -74,8 +82,8 @@ export function frontDoor(deps: FrontDoorDeps): RequestListener {
         version: locals.version,
         reason: locals.reason,
         unit: locals.unit,
-      }),
-    );
+      });
+    });
     for (const [name, value] of deps.securityHeaders) res.setHeader(name, value);
     deps.cors(req, res, () => {
       if (!PUBLIC_PATH.test(path)) {
@@ -87,12 +95,7 @@ export function frontDoor(deps: FrontDoorDeps): RequestListener {
       const { admission } = deps;
       if (!admission.tryAcquire())
         return writeError(res, shed(admission.limit), { logger: deps.logger, path });
-      res.once('close', () =>
-        admission.release({
-          rttMs: now() - startedAt,
-          dropped: res.statusCode === 504 || !res.writableFinished,
-        }),
-      );
+      admitted = true;
       deps.predictions(req, res, locals, route, path);
     });
   };
@@ -119,16 +122,4 @@ function guard(deps: FrontDoorDeps, req: IncomingMessage): AppError | undefined 
 
 function str(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
-}
-
-/** The headers a middleware sets regardless of the request (helmet's), captured once. */
-export function staticHeaders(middleware: RequestHandler): [string, string][] {
-  const headers: [string, string][] = [];
-  const res = {
-    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
-    removeHeader: () => undefined,
-    getHeader: () => undefined,
-  };
-  middleware({ headers: {} } as never, res as never, () => undefined);
-  return headers;
 }

@@ -1,11 +1,11 @@
 /** The prediction routes, served on plain `node:http`: one regular expression recognises them, the
- * body is read once (common/request-body.ts) and handed to the protocol's handler as one call
+ * body is read once (common/body-limit.ts) and handed to the protocol's handler as one call
  * object. Errors take the route's wire shape: the protocols' `{"error": "..."}` on OIP v2 and TF
  * Serving, modelgate's `{"error": {...}}` on the JSON API. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readJsonBody } from '../common/body-limit';
 import { AppError, renderProtocolError, writeError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { readJsonBody } from '../common/request-body';
 import type { jsonApi } from './json-api/predict';
 import { type CallLocals, headerSource, type PredictionCall } from './prediction-call';
 import { oipInfer, type ProtocolDeps } from './protocol/oip-v2';
@@ -81,7 +81,7 @@ export function predictionRoutes(deps: PredictionRoutesDeps) {
     const render = route.kind === 'oip' || route.kind === 'tf' ? renderProtocolError : undefined;
     const fail = (err: unknown) =>
       writeError(res, err, { logger: deps.logger, path, ...(render ? { render } : {}) });
-    readJsonBody(req, deps.bodyLimitBytes)
+    readJsonBody({ req, res, limitBytes: deps.bodyLimitBytes })
       .then(({ raw, json }) => invoke(deps, route, { headers: headerSource(req), res, locals, raw, json }))
       .catch(fail);
   };

@@ -3,12 +3,6 @@ import { z } from 'zod';
 import { ConfigError, envFields, parseEnv, serverEnvFields } from '../common/config';
 import { modelNameSchema, versionNameSchema } from '../common/wire';
 
-/** "8mb", "512kb", "1048576": the forms body-parser understands, checked here so a typo stops start-up. */
-const bodyLimit = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 8mb, 512kb or a number of bytes')
-  .default('8mb');
-
 export const modelServerEnvSchema = z.object({
   PORT: envFields.port(8501),
   HOST: envFields.host(),
@@ -27,7 +21,7 @@ export const modelServerEnvSchema = z.object({
   MAX_BATCH_SIZE: envFields.positiveInt(32),
   MAX_BATCH_DELAY_MS: envFields.nonNegativeNumber(2),
   MAX_QUEUE_ROWS: envFields.positiveInt(1024),
-  BODY_LIMIT: bodyLimit,
+  BODY_LIMIT: envFields.byteSize('8mb'),
   SHUTDOWN_DEADLINE_MS: envFields.positiveInt(10_000),
   DRIFT_WINDOW_ROWS: envFields.positiveInt(2000),
   DRIFT_WINDOW_SECONDS: envFields.positiveInt(600),

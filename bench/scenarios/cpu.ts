@@ -39,6 +39,9 @@ const treeCpu = (pids: number[]) => pids.reduce((sum, p) => sum + cpuMicros(p), 
 
 interface CpuTally {
   requests: number;
+  /** Answers that were not errors: a shed 503 costs less than a proxied answer, so CPU per request
+   * alone would flatter an arm that sheds under a loaded machine. */
+  answered: number;
   proxyMicros: number;
   serverMicros: number;
 }
@@ -113,8 +116,9 @@ export const cpuScenario: Scenario = async (ctx) => {
           connections,
           durationS,
         });
-        const t = tallies.get(name) ?? { requests: 0, proxyMicros: 0, serverMicros: 0 };
+        const t = tallies.get(name) ?? { requests: 0, answered: 0, proxyMicros: 0, serverMicros: 0 };
         t.requests += result.requests;
+        t.answered += result.requests - result.failures;
         t.proxyMicros += treeCpu(pids) - proxyBefore;
         t.serverMicros += treeCpu(serverPids) - serverBefore;
         tallies.set(name, t);
@@ -138,6 +142,10 @@ export const cpuScenario: Scenario = async (ctx) => {
       const t = tallies.get(name);
       return t && t.requests > 0 ? t[key] / t.requests : Number.NaN;
     };
+    const perAnswer = (name: string) => {
+      const t = tallies.get(name);
+      return t && t.answered > 0 ? t.proxyMicros / t.answered : Number.NaN;
+    };
     const rps = (name: string) => summaries.find((s) => s.name === name)?.rps ?? Number.NaN;
     const cpuRatio =
       perRequest('gateway', 'proxyMicros') / perRequest('bare undici forwarder', 'proxyMicros');
@@ -157,6 +165,7 @@ export const cpuScenario: Scenario = async (ctx) => {
           'p50 ms',
           'p99 ms',
           'proxy CPU µs/req',
+          'proxy CPU µs/2xx',
           'model-servers CPU µs/req',
           'failures',
         ],
@@ -166,6 +175,7 @@ export const cpuScenario: Scenario = async (ctx) => {
           fmt.ms(s.p50Ms),
           fmt.ms(s.p99Ms),
           fmt.rps(perRequest(s.name, 'proxyMicros')),
+          fmt.rps(perAnswer(s.name)),
           fmt.rps(perRequest(s.name, 'serverMicros')),
           String(s.failures),
         ]),

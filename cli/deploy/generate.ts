@@ -46,6 +46,14 @@ function replaceRegion(text: string, start: string, end: string, body: string, f
   return text.slice(0, lineStart) + body + text.slice(endLine);
 }
 
+/** A compose healthcheck: node's fetch of the service's own URL, over https when the service serves
+ * TLS. It checks its own process on loopback, by a name its certificate need not carry, so it does
+ * not verify the certificate. Used for the generated model-servers; the hand-written services in
+ * docker-compose.yml carry the same line. */
+function healthcheck(url: string): string {
+  return `const tls=!!process.env.TLS_CERT_FILE;if(tls)process.env.NODE_TLS_REJECT_UNAUTHORIZED='0';fetch('${url}'.replace(/^http:/,tls?'https:':'http:')).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+}
+
 function composeService(v: StoreVersion, port: number): string {
   return `  ${serviceName(v)}:
     <<: *model-server
@@ -53,10 +61,10 @@ function composeService(v: StoreVersion, port: number): string {
     environment:
       <<: *model-server-env
       PORT: ${port}
-      PUBLIC_URL: http://${serviceName(v)}:${port}
+      PUBLIC_URL: \${MODELGATE_SCHEME:-http}://${serviceName(v)}:${port}
     expose: ["${port}"]
     healthcheck:
-      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:${port}/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+      test: ["CMD", "node", "-e", "${healthcheck(`http://127.0.0.1:${port}/v2/health/ready`)}"]
       interval: 10s
       timeout: 5s
       retries: 3

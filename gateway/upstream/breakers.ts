@@ -134,12 +134,15 @@ export class Breakers {
 
   private create(key: InstanceKey): { handle: InstanceBreaker; breaker: CircuitBreaker } {
     const { clientFor, now } = this.options;
-    const deadline = () => this.deadlineOf(key.model, key.version);
+    // Bound once: retain() drops a version's deadline and a model's detector only together with
+    // every breaker of theirs, so these stay the live objects for as long as this breaker exists.
+    const deadline = this.deadlineOf(key.model, key.version);
+    const outliers = this.outliersOf(key.model);
     // The timeout lives in the client call (undici cancels the request) rather than in opossum, so a
     // timed out request is not left running against a struggling server.
     const maxMs = this.options.deadlines.maxMs;
     async function callUpstream(request: UpstreamRequest, lastResort: boolean): Promise<UpstreamResponse> {
-      const timeoutMs = lastResort ? maxMs : deadline().deadlineMs();
+      const timeoutMs = lastResort ? maxMs : deadline.deadlineMs();
       let response: UpstreamResponse;
       try {
         response = await clientFor(key.url).send(request, timeoutMs);
@@ -165,12 +168,16 @@ export class Breakers {
       rollingCountBuckets: 10,
       // A full queue is the model-server shedding load as designed, not a broken instance.
       errorFilter: (err: unknown) => err instanceof UpstreamFailure && err.kind === 'overloaded',
+      // Neither opossum's latency percentiles nor its snapshots are read (deadline.ts keeps the
+      // latency that matters). With them on, every call's latency is kept for the 10 s window, and
+      // the whole window is concatenated and sorted every second and on every failure.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     });
     const notify = (state: CircuitState) => () => this.options.onStateChange(key, state);
     breaker.on('open', notify('open'));
     breaker.on('halfOpen', notify('half-open'));
     breaker.on('close', notify('closed'));
-    const outliers = () => this.outliersOf(key.model);
     const onEjection = (ejection: Ejection | undefined) => {
       if (!ejection) return;
       this.options.onStateChange(key, 'open');
@@ -189,9 +196,9 @@ export class Breakers {
     const handle: InstanceBreaker = {
       ...key,
       limit,
-      available: () => !breaker.opened && outliers().health(key.url) !== 'ejected',
+      available: () => !breaker.opened && outliers.health(key.url) !== 'ejected',
       state: () => {
-        const health = outliers().health(key.url);
+        const health = outliers.health(key.url);
         if (breaker.opened || health === 'ejected') return 'open';
         return breaker.halfOpen || health === 'returned' ? 'half-open' : 'closed';
       },
@@ -200,7 +207,7 @@ export class Breakers {
           throw new UpstreamFailure('full', `${key.url} has ${limit.inflight} calls in flight, its limit`);
         }
         const startedAt = now();
-        const wasReturned = outliers().health(key.url) === 'returned';
+        const wasReturned = outliers.health(key.url) === 'returned';
         let dropped = false;
         try {
           const response = (await breaker.fire(
@@ -208,13 +215,13 @@ export class Breakers {
             callOptions?.lastResort === true,
           )) as UpstreamResponse;
           const latencyMs = now() - startedAt;
-          deadline().observe(latencyMs);
-          onEjection(outliers().record(key.url, { ok: true, latencyMs }));
+          deadline.observe(latencyMs);
+          onEjection(outliers.record(key.url, { ok: true, latencyMs }));
           if (
             wasReturned &&
             !breaker.opened &&
             !breaker.halfOpen &&
-            outliers().health(key.url) === 'in_rotation'
+            outliers.health(key.url) === 'in_rotation'
           ) {
             this.options.onStateChange(key, 'closed');
           }
@@ -226,7 +233,7 @@ export class Breakers {
           if (err instanceof UpstreamFailure) {
             dropped = err.kind === 'overloaded' || err.kind === 'timeout';
             if (err.kind !== 'overloaded') {
-              onEjection(outliers().record(key.url, { ok: false, latencyMs: now() - startedAt }));
+              onEjection(outliers.record(key.url, { ok: false, latencyMs: now() - startedAt }));
             }
           }
           throw err;

@@ -2,13 +2,14 @@
  * model-server and gateway all serve HTTPS (TLS_CERT_FILE / TLS_KEY_FILE) and trust the certificate
  * as a CA (TLS_CA_FILE) for their own calls: heartbeats and the registry's instance check, the
  * gateway's route polls and its upstream pool. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { type Service, startService } from '../../helpers/processes';
+import { ROOT, type Service, startService } from '../../helpers/processes';
 import { createTestStore, type TestStore } from '../../helpers/test-store';
+import { commandOf, environmentOf, loadCompose, parseEnvFile } from '../deploy/compose-file';
 import { ADMIN_TOKEN } from '../gateway/stack';
 
 jest.setTimeout(120_000);
@@ -131,4 +132,60 @@ it('refuses a client that does not trust the certificate, and plain HTTP', async
     () => 0,
   );
   expect(plain).not.toBe(200);
+});
+
+describe('docker-compose.yml with TLS switched on in .env', () => {
+  const vars = {
+    ...parseEnvFile(readFileSync(path.join(ROOT, '.env.example'), 'utf8')),
+    TLS_CERT_FILE: '/app/tls/tls.crt',
+    TLS_KEY_FILE: '/app/tls/tls.key',
+    TLS_CA_FILE: '/app/tls/ca.crt',
+    MODELGATE_SCHEME: 'https',
+    METRICS_TOKEN: 'scrape-me',
+  };
+  const compose = loadCompose(path.join(ROOT, 'docker-compose.yml'), vars);
+  const byCommand = (command: string) =>
+    Object.values(compose.services).find((s) => commandOf(s)[0] === command)!;
+
+  it('hands every modelgate service the TLS files under its /app/tls mount, the metrics token and https URLs', () => {
+    for (const command of ['registry', 'model-server', 'gateway']) {
+      const s = byCommand(command);
+      const env = environmentOf(s);
+      expect({ command, ...env }).toMatchObject({
+        command,
+        TLS_CERT_FILE: '/app/tls/tls.crt',
+        TLS_KEY_FILE: '/app/tls/tls.key',
+        TLS_CA_FILE: '/app/tls/ca.crt',
+        METRICS_TOKEN: 'scrape-me',
+      });
+      expect(s.volumes).toContain('./deploy/tls:/app/tls:ro');
+      for (const url of [env.REGISTRY_URL, env.PUBLIC_URL].filter((u) => u !== undefined)) {
+        expect(url).toMatch(/^https:\/\//);
+      }
+    }
+  });
+
+  /** The service's compose healthcheck, as written, run against the HTTPS service started above. */
+  function healthcheck(command: string, service: Service, env: NodeJS.ProcessEnv): Promise<boolean> {
+    const [, program, ...args] = byCommand(command).healthcheck!.test as string[];
+    expect(program).toBe('node');
+    const local = args.map((a) => a.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${service.port}`));
+    return new Promise((resolve) =>
+      execFile(process.execPath, local, { env: { PATH: process.env.PATH, ...env }, timeout: 10_000 }, (err) =>
+        resolve(err === null),
+      ),
+    );
+  }
+
+  it.each([
+    ['registry', () => registry],
+    ['model-server', () => modelServer],
+    ['gateway', () => gateway],
+  ])(
+    'passes the %s healthcheck over HTTPS, and only because TLS_CERT_FILE is set',
+    async (command, service) => {
+      expect(await healthcheck(command, service(), { TLS_CERT_FILE: certFile })).toBe(true);
+      expect(await healthcheck(command, service(), {})).toBe(false);
+    },
+  );
 });

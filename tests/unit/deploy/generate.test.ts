@@ -39,7 +39,7 @@ describe('deploy files generated from the shipped store', () => {
     const more = [...shipped, { model: 'digits', version: '3' }];
     const compose = generateCompose(read('docker-compose.yml'), more);
     expect(compose).toContain('  model-digits-v3:\n    <<: *model-server');
-    expect(compose).toContain('PUBLIC_URL: http://model-digits-v3:8505');
+    expect(compose).toContain('PUBLIC_URL: ${MODELGATE_SCHEME:-http}://model-digits-v3:8505');
     expect(compose).toContain('      model-digits-v3:\n        condition: service_healthy');
     expect(compose).toContain('  postgres:'); // outside the markers, untouched
     const { files, kustomization } = generateK8s({

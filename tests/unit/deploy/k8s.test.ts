@@ -240,6 +240,23 @@ describe('deploy/k8s manifests', () => {
     ).toBe('http://10.0.0.7:8501');
   });
 
+  it('lets every service take METRICS_TOKEN and the TLS files from optional Secrets, off until created', () => {
+    for (const w of workloads) {
+      const c = containersOf(w)[0]!;
+      const token = c.env!.find((e) => e.name === 'METRICS_TOKEN')?.valueFrom?.secretKeyRef;
+      expect({ workload: w.metadata.name, token }).toEqual({
+        workload: w.metadata.name,
+        token: { name: 'modelgate-secrets', key: 'metrics-token', optional: true },
+      });
+      const mount = c.volumeMounts!.find((m) => m.mountPath === '/etc/modelgate/tls');
+      expect(mount?.readOnly).toBe(true);
+      const volume = podOf(w).spec!.volumes!.find((v) => v.name === mount!.name);
+      expect(volume?.secret).toEqual({ secretName: 'modelgate-tls', optional: true });
+      // Unset in the committed ConfigMap: plain HTTP until an operator names the files.
+      expect(containerEnv(c).TLS_CERT_FILE).toBeUndefined();
+    }
+  });
+
   it('sets resource requests and limits on every container', () => {
     for (const w of workloads) {
       for (const c of [...containersOf(w), ...initContainersOf(w)]) {

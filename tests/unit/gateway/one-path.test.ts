@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { parseByteLimit } from '../../../common/request-body';
+import { parseByteLimit } from '../../../common/body-limit';
 import { matchPredictionRoute } from '../../../gateway/prediction-routes';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { createFixture, type Fixture, policy, routesFor } from './gateway-fixture';
@@ -283,7 +283,7 @@ describe('one prediction path', () => {
     expect(parseByteLimit('512KB')).toBe(512 * 1024);
     expect(parseByteLimit('100')).toBe(100);
     expect(parseByteLimit('1.5kb')).toBe(1536);
-    expect(() => parseByteLimit('lots')).toThrow(/BODY_LIMIT/);
+    expect(() => parseByteLimit('lots', 'BODY_LIMIT')).toThrow(/BODY_LIMIT "lots" is not a size/);
   });
 
   it('recognises prediction routes by method and path only', () => {

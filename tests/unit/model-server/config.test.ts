@@ -37,7 +37,7 @@ describe('model-server config', () => {
     [{ MAX_BATCH_DELAY_MS: '-1' }, /MAX_BATCH_DELAY_MS/],
     [{ TFJS_BACKEND: 'webgl' }, /TFJS_BACKEND/],
     [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL/],
-    [{ BODY_LIMIT: '8 megs' }, /BODY_LIMIT: must be a size/],
+    [{ BODY_LIMIT: '8 megs' }, /BODY_LIMIT: expected a size/],
     [
       { MAX_BATCH_SIZE: '64', MAX_QUEUE_ROWS: '32' },
       /MAX_QUEUE_ROWS: must be at least MAX_BATCH_SIZE \(64\)/,
