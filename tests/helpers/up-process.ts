@@ -1,6 +1,7 @@
 /** Runs `modelgate up` as a real process for a test: its output lines, the URLs from its banner, its
  * children by pid, and a stop that leaves nothing behind even when the test failed half-way. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CLI, ROOT } from './processes';
 
@@ -49,6 +50,22 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Fails, naming the port, when something already listens on one of `ports` on 127.0.0.1: a test
+ * that runs documented commands against the default ports needs them (CI is a clean machine). */
+export async function assertPortsFree(ports: number[], why: string): Promise<void> {
+  for (const port of ports) {
+    const problem = await new Promise<string | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(undefined)));
+    });
+    if (problem)
+      throw new Error(
+        `port ${port} on 127.0.0.1 is not free (${problem}); ${why}. Free it (lsof -i :${port}).`,
+      );
   }
 }
 
