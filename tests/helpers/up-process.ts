@@ -12,7 +12,7 @@ export interface UpProcess {
   /** Resolves with the banner's URLs once `modelgate is up` was printed. */
   banner(timeoutMs?: number): Promise<{ gateway: string; registry: string; token?: string }>;
   exited: Promise<number | null>;
-  /** SIGKILLs up and every process below it (for afterAll). */
+  /** SIGKILLs up (or what started it) and every process below it (for afterAll). */
   kill(): void;
 }
 
@@ -26,6 +26,12 @@ export function childPids(pid: number): number[] {
   } catch {
     return []; // ps exits 1 when there are none
   }
+}
+
+/** Every process below `pid`, children before grandchildren. */
+export function descendantPids(pid: number): number[] {
+  const children = childPids(pid);
+  return [...children, ...children.flatMap(descendantPids)];
 }
 
 export function commandOf(pid: number): string {
@@ -69,9 +75,21 @@ export async function assertPortsFree(ports: number[], why: string): Promise<voi
   }
 }
 
-export function startUp(args: string[], env: Record<string, string | undefined>): UpProcess {
-  const proc = spawn(process.execPath, [CLI, 'up', ...args], {
-    cwd: ROOT,
+export interface StartUpOptions {
+  /** Default: the checkout. */
+  cwd?: string;
+  /** What starts up, before `args`; default `node dist/cli/main.js up`, e.g. `npm start --`. */
+  command?: [string, ...string[]];
+}
+
+export function startUp(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: StartUpOptions = {},
+): UpProcess {
+  const [program, ...before] = options.command ?? [process.execPath, CLI, 'up'];
+  const proc = spawn(program, [...before, ...args], {
+    cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,7 +128,7 @@ export function startUp(args: string[], env: Record<string, string | undefined>)
 
   const kill = () => {
     if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    for (const pid of childPids(proc.pid)) {
+    for (const pid of descendantPids(proc.pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
