@@ -51,6 +51,17 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** Live instances of `model/version` as the gateway's /model/info shows them (0 when not listed). */
+export async function liveInstances(gateway: string, model: string, version: string): Promise<number> {
+  const info = (await (await fetch(`${gateway}/model/info`)).json()) as {
+    models: { name: string; versions: { version: string; live_instances: number }[] }[];
+  };
+  return (
+    info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)?.live_instances ??
+    0
+  );
+}
+
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

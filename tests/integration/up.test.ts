@@ -17,6 +17,7 @@ import {
   childPids,
   commandOf,
   descendantPids,
+  liveInstances,
   startUp,
   type UpProcess,
   until,
@@ -45,14 +46,6 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
 }
 
 const upArgs = () => ['--data', dataDir, '--gateway-port', '0', '--registry-port', '0'];
-
-async function liveInstances(gateway: string, model: string, version: string): Promise<number | undefined> {
-  const info = (await (await fetch(`${gateway}/model/info`)).json()) as {
-    models: { name: string; versions: { version: string; live_instances: number }[] }[];
-  };
-  return info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)
-    ?.live_instances;
-}
 
 const serverPid = (up: UpProcess, model: string, version: string) =>
   childPids(up.proc.pid!).find((p) => commandOf(p).endsWith(`--model ${model} --version ${version}`));
