@@ -1,6 +1,7 @@
 /** Runs `modelgate up` as a real process for a test: its output lines, the URLs from its banner, its
  * children by pid, and a stop that leaves nothing behind even when the test failed half-way. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CLI, ROOT } from './processes';
 
@@ -11,7 +12,7 @@ export interface UpProcess {
   /** Resolves with the banner's URLs once `modelgate is up` was printed. */
   banner(timeoutMs?: number): Promise<{ gateway: string; registry: string; token?: string }>;
   exited: Promise<number | null>;
-  /** SIGKILLs up and every process below it (for afterAll). */
+  /** SIGKILLs up (or what started it) and every process below it (for afterAll). */
   kill(): void;
 }
 
@@ -25,6 +26,12 @@ export function childPids(pid: number): number[] {
   } catch {
     return []; // ps exits 1 when there are none
   }
+}
+
+/** Every process below `pid`, children before grandchildren. */
+export function descendantPids(pid: number): number[] {
+  const children = childPids(pid);
+  return [...children, ...children.flatMap(descendantPids)];
 }
 
 export function commandOf(pid: number): string {
@@ -44,6 +51,17 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** Live instances of `model/version` as the gateway's /model/info shows them (0 when not listed). */
+export async function liveInstances(gateway: string, model: string, version: string): Promise<number> {
+  const info = (await (await fetch(`${gateway}/model/info`)).json()) as {
+    models: { name: string; versions: { version: string; live_instances: number }[] }[];
+  };
+  return (
+    info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)?.live_instances ??
+    0
+  );
+}
+
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -52,9 +70,37 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
 }
 
-export function startUp(args: string[], env: Record<string, string | undefined>): UpProcess {
-  const proc = spawn(process.execPath, [CLI, 'up', ...args], {
-    cwd: ROOT,
+/** Fails, naming the port, when something already listens on one of `ports` on 127.0.0.1: a test
+ * that runs documented commands against the default ports needs them (CI is a clean machine). */
+export async function assertPortsFree(ports: number[], why: string): Promise<void> {
+  for (const port of ports) {
+    const problem = await new Promise<string | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(undefined)));
+    });
+    if (problem)
+      throw new Error(
+        `port ${port} on 127.0.0.1 is not free (${problem}); ${why}. Free it (lsof -i :${port}).`,
+      );
+  }
+}
+
+export interface StartUpOptions {
+  /** Default: the checkout. */
+  cwd?: string;
+  /** What starts up, before `args`; default `node dist/cli/main.js up`, e.g. `npm start --`. */
+  command?: [string, ...string[]];
+}
+
+export function startUp(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: StartUpOptions = {},
+): UpProcess {
+  const [program, ...before] = options.command ?? [process.execPath, CLI, 'up'];
+  const proc = spawn(program, [...before, ...args], {
+    cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -93,7 +139,7 @@ export function startUp(args: string[], env: Record<string, string | undefined>)
 
   const kill = () => {
     if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    for (const pid of childPids(proc.pid)) {
+    for (const pid of descendantPids(proc.pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

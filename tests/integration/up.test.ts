@@ -9,9 +9,19 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { architectureOf } from '../helpers/model-architecture';
 import { CLI, ROOT, runCli } from '../helpers/processes';
 import { SHIPPED_STORE } from '../helpers/test-store';
-import { alive, childPids, commandOf, startUp, type UpProcess, until } from '../helpers/up-process';
+import {
+  alive,
+  childPids,
+  commandOf,
+  descendantPids,
+  liveInstances,
+  startUp,
+  type UpProcess,
+  until,
+} from '../helpers/up-process';
 
 jest.setTimeout(240_000);
 
@@ -36,14 +46,6 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
 }
 
 const upArgs = () => ['--data', dataDir, '--gateway-port', '0', '--registry-port', '0'];
-
-async function liveInstances(gateway: string, model: string, version: string): Promise<number | undefined> {
-  const info = (await (await fetch(`${gateway}/model/info`)).json()) as {
-    models: { name: string; versions: { version: string; live_instances: number }[] }[];
-  };
-  return info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)
-    ?.live_instances;
-}
 
 const serverPid = (up: UpProcess, model: string, version: string) =>
   childPids(up.proc.pid!).find((p) => commandOf(p).endsWith(`--model ${model} --version ${version}`));
@@ -110,6 +112,15 @@ describe('modelgate up under LOG_LEVEL=warn LOG_FORMAT=pretty', () => {
       },
     );
     expect(trained.stdout).toContain('penguins v3 (mlp-wide)');
+    // Genuinely new: another architecture than both shipped versions, not a retrained copy.
+    const v3 = await architectureOf(folder);
+    expect(v3.layers).toEqual(['Dense(32)', 'Dense(16)', 'Dense(3)']);
+    for (const shipped of ['1', '2']) {
+      const other = await architectureOf(path.join(SHIPPED_STORE, 'penguins', shipped));
+      expect(v3.layers).not.toEqual(other.layers);
+      expect(v3.weights).not.toEqual(other.weights);
+      expect(v3.shardSha256).not.toEqual(other.shardSha256);
+    }
     const cliEnv = { REGISTRY_URL: urls.registry, ADMIN_TOKEN: urls.token };
     const pushed = await runCli(['push', folder, '--model', 'penguins', '--version', '3'], cliEnv);
     expect(pushed.stderr).toBe('');
@@ -208,5 +219,25 @@ describe('the death of up’s parent', () => {
     sh.kill('SIGKILL');
     await until('every process of the stack to exit', () => stack.every((p) => !alive(p)), 30_000);
     expect(await readFile(`${dataDir}/up.log`, 'utf8')).toContain('parent process exited');
+  });
+});
+
+describe('npm start', () => {
+  it('stops every child when npm alone gets SIGINT or SIGTERM, as an IDE or a process manager sends it', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      // --ignore-scripts skips prestart's build (dist/ is built already), not the start script itself.
+      const npm = startUp(['--ignore-scripts', '--', ...upArgs()], env(), { command: ['npm', 'start'] });
+      started.push(npm);
+      await npm.banner(90_000);
+      const stack = descendantPids(npm.proc.pid!);
+      expect(stack.filter((p) => /^\S*node .*dist\/cli\/main\.js/.test(commandOf(p))).length).toBe(1 + 2 + 4);
+      npm.proc.kill(signal);
+      await until(
+        `every process of the stack to exit after ${signal}`,
+        () => stack.every((p) => !alive(p)),
+        20_000,
+      );
+      await npm.exited;
+    }
   });
 });

@@ -1,66 +1,23 @@
 /** The README's curl examples, run in order with bash against a fresh `modelgate up` (what `npm start`
- * runs), from a folder whose data/ is up's data folder, as a newcomer would. A command under a
- * `# needs: ...` line is skipped (it says what it needs first); a `# NNN ...` line right after a
- * command names the status it shows, else a 2xx is expected. */
-import { execFile } from 'node:child_process';
+ * runs) on the default ports the examples name (8000 and 8100; a busy one fails the test, naming it),
+ * from a folder whose data/ is up's data folder, as a newcomer would. Which commands run and which
+ * status each expects: tests/helpers/readme-steps.ts. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ROOT } from '../../helpers/processes';
-import { startUp, type UpProcess } from '../../helpers/up-process';
+import { readmeSteps, runSteps } from '../../helpers/readme-steps';
+import { assertPortsFree, startUp, type UpProcess } from '../../helpers/up-process';
 
 jest.setTimeout(240_000);
-const run = promisify(execFile);
 
-interface Step {
-  command: string;
-  /** Expected HTTP status for a curl; undefined: any 2xx. */
-  expect?: number;
-  curl: boolean;
-}
-
-/** Commands of every ```sh block that runs curl, continuation lines joined, `# needs:` ones left out. */
-function readmeSteps(markdown: string): { steps: Step[]; skipped: string[] } {
-  const steps: Step[] = [];
-  const skipped: string[] = [];
-  for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
-    const body = block[1]!;
-    // Blocks of curl examples, and the one exporting what they need (ADMIN_TOKEN).
-    if (!/^(curl |export )/m.test(body)) continue;
-    const lines = body.split('\n');
-    let needs = false;
-    let last: Step | undefined;
-    for (let i = 0; i < lines.length; i++) {
-      let line = lines[i]!;
-      if (line.trim() === '') {
-        last = undefined;
-        continue;
-      }
-      if (line.startsWith('#')) {
-        if (/^# needs:/.test(line)) needs = true;
-        const status = /^# (\d{3}) /.exec(line);
-        if (status && last) last.expect = Number(status[1]);
-        continue;
-      }
-      while (line.endsWith('\\') && i + 1 < lines.length) line = `${line.slice(0, -1)} ${lines[++i]!.trim()}`;
-      const command = line.replace(/\s+#.*$/, '');
-      if (needs) {
-        skipped.push(command);
-        needs = false;
-        last = undefined;
-        continue;
-      }
-      last = { command, curl: command.startsWith('curl ') };
-      steps.push(last);
-    }
-  }
-  return { steps, skipped };
-}
+/** The ports the README's curl lines name: localhost:8000 (gateway) and localhost:8100 (registry). */
+const README_PORTS = [8000, 8100];
 
 let up: UpProcess;
 let home: string;
-let urls: { gateway: string; registry: string };
+let urls: { gateway: string; registry: string; token?: string };
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'readme-'));
@@ -68,7 +25,8 @@ beforeAll(async () => {
   delete env.ADMIN_TOKEN;
   delete env.MODEL_STORE;
   delete env.DATABASE_URL;
-  up = startUp(['--data', path.join(home, 'data'), '--gateway-port', '0', '--registry-port', '0'], env);
+  await assertPortsFree(README_PORTS, "the README's curl examples name it and npm start listens there");
+  up = startUp(['--data', path.join(home, 'data')], env);
   urls = await up.banner();
   const deadline = Date.now() + 60_000;
   while ((await fetch(`${urls.gateway}/v2/health/ready`)).status !== 200) {
@@ -108,28 +66,27 @@ test('the step reader joins continuations, skips `# needs:` commands and reads e
   });
 });
 
-test('every README curl example works in order on a fresh stack, or says what it needs first', async () => {
+test('every README curl example works in order on a fresh stack on the default ports, or says what it needs first', async () => {
+  expect(urls).toEqual({
+    gateway: 'http://127.0.0.1:8000',
+    registry: 'http://127.0.0.1:8100',
+    token: expect.stringMatching(/^[0-9a-f]{48}$/),
+  });
   const { steps, skipped } = readmeSteps(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
   expect(steps.filter((s) => s.curl).length).toBeGreaterThan(30);
   expect(skipped.length).toBeLessThanOrEqual(4);
-  const local = (s: string) =>
-    s
-      .replaceAll('localhost:8000', urls.gateway.replace('http://', ''))
-      .replaceAll('localhost:8100', urls.registry.replace('http://', ''));
-  const script = [
-    'set -u',
-    ...steps.map((s, i) =>
-      s.curl
-        ? `${local(s.command)} -w '\\n@@${i}=%{http_code}\\n' || echo '@@${i}=curl-failed'`
-        : local(s.command),
-    ),
-  ].join('\n');
-  const { stdout } = await run('bash', ['-c', script], { cwd: home, maxBuffer: 64 * 1024 * 1024 });
-  const statuses = new Map([...stdout.matchAll(/^@@(\d+)=(\S+)$/gm)].map((m) => [Number(m[1]), m[2]!]));
-  const wrong = steps
-    .map((s, i) => ({ s, i, got: statuses.get(i) }))
-    .filter(({ s }) => s.curl)
-    .filter(({ s, got }) => (s.expect ? got !== String(s.expect) : !/^2\d\d$/.test(got ?? '')))
-    .map(({ s, got }) => `${got ?? 'no status'} ← ${s.command}`);
-  expect(wrong).toEqual([]);
+  expect(await runSteps(steps, { cwd: home })).toEqual([]);
+});
+
+test('a busy port stops the test before the stack starts, with a message naming the port', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const busy = (blocker.address() as { port: number }).port;
+  try {
+    await expect(assertPortsFree([busy], 'the README names it')).rejects.toThrow(
+      `port ${busy} on 127.0.0.1 is not free (EADDRINUSE); the README names it. Free it (lsof -i :${busy}).`,
+    );
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
 });
