@@ -123,6 +123,8 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': a child can exit before its piped output has all been read, and on a loaded
+    // machine 'exit' then resolves with stdout still empty.
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -49,7 +49,7 @@ function run(
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stdout += d));
-    child.on('exit', (code) => resolve({ code, stdout }));
+    child.on('close', (code) => resolve({ code, stdout })); // 'close': all output read
   });
 }
 
