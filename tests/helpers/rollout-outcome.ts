@@ -7,9 +7,10 @@ import { call } from './rollout-traffic';
 
 /** `modelgate rollout start M V` with short steps, as the `npm start` and compose tests run it.
  * Accuracy and latency decide within minutes; "error rate not worse" with no errors on either arm
- * needs about 15,000 labelled rows per arm (docs/rollouts.md), so it is left out. */
-export const shortRolloutArgs = (model: string, version: string) =>
-  `rollout start ${model} ${version} --steps 50,100 --step-min-seconds 5 --step-min-labelled 50 --max-seconds 400 --gates accuracy,latency_p95_ms=+20%`.split(
+ * needs about 15,000 labelled rows per arm (docs/rollouts.md), so it is left out. A stack whose
+ * latency depends on a loaded CI machine's neighbours may pass `accuracy` alone. */
+export const shortRolloutArgs = (model: string, version: string, gates = 'accuracy,latency_p95_ms=+20%') =>
+  `rollout start ${model} ${version} --steps 50,100 --step-min-seconds 5 --step-min-labelled 50 --max-seconds 400 --gates ${gates}`.split(
     ' ',
   );
 
@@ -26,11 +27,8 @@ export async function expectOutcomeOfEvidence(options: {
   const rollout = (await call(`${registryUrl}/models/${model}/rollouts/current`, 'GET')).body;
   const policy = (await call(`${registryUrl}/models/${model}/policy`, 'GET')).body;
   const audit = (await call(`${registryUrl}/models/${model}/audit?limit=1000`, 'GET')).body.entries;
-  // On failure the diff shows what the rollout was still waiting for.
-  expect({ state: rollout.state, waiting_for: rollout.waiting_for }).toEqual({
-    state: expect.stringMatching(/^(promoted|rolled_back)$/),
-    waiting_for: expect.any(String),
-  });
+  // One string, so a failure prints what the rollout was still waiting for.
+  expect(`${rollout.state}: ${rollout.waiting_for}`).toMatch(/^(promoted|rolled_back): /);
   const line = audit.find(
     (e: any) =>
       e.action === 'rollout.transition' && e.request_id === rollout.id && e.after?.state === rollout.state,

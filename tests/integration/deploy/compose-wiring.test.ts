@@ -364,7 +364,10 @@ describe('the compose services run as local processes', () => {
     const registryUrl = running.get('registry')!.url;
     const before = (await call(`${registryUrl}/models/digits/policy`, 'GET')).body;
     const cliEnv = { REGISTRY_URL: registryUrl, ADMIN_TOKEN: envs.get('registry')!.ADMIN_TOKEN };
-    const started = await runCli(shortRolloutArgs('digits', '2'), cliEnv);
+    // Accuracy alone: this test is about the wiring, and the compose stack's digits latency moves with
+    // whatever else a CI machine runs beside it (in one CI run it was still waiting after 360 s).
+    // The latency gate runs end to end in the npm start rollout test and in rollouts.test.ts.
+    const started = await runCli(shortRolloutArgs('digits', '2', 'accuracy'), cliEnv);
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     const t0 = Date.now();
