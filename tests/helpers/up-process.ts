@@ -1,6 +1,7 @@
 /** Runs `modelgate up` as a real process for a test: its output lines, the URLs from its banner, its
  * children by pid, and a stop that leaves nothing behind even when the test failed half-way. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CLI, ROOT } from './processes';
@@ -60,6 +61,19 @@ export async function liveInstances(gateway: string, model: string, version: str
     info.models.find((m) => m.name === model)?.versions.find((v) => v.version === version)?.live_instances ??
     0
   );
+}
+
+/** Waits until the gateway routes to every version shipped in models/. up's banner comes once each
+ * model-server listens; its first heartbeat reaches the gateway's table a moment later, and a request
+ * in between meets a version with no instance (503). */
+export async function untilShippedVersionsLive(gateway: string, timeoutMs = 90_000): Promise<void> {
+  for (const model of ['digits', 'penguins'])
+    for (const version of readdirSync(`${ROOT}/models/${model}`).filter((name) => /^\d+$/.test(name)))
+      await until(
+        `${model} v${version} live in the gateway`,
+        async () => (await liveInstances(gateway, model, version)) > 0,
+        timeoutMs,
+      );
 }
 
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {

@@ -2,14 +2,13 @@
  * answers 2xx, and a typed client generated from the served document (openapi-typescript +
  * openapi-fetch) type-checks and calls every route. */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { ROOT } from '../../helpers/processes';
-import { liveInstances, startUp, type UpProcess, until } from '../../helpers/up-process';
+import { startUp, type UpProcess, untilShippedVersionsLive } from '../../helpers/up-process';
 
 jest.setTimeout(240_000);
 const run = promisify(execFile);
@@ -22,9 +21,6 @@ type Doc = {
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, { example?: unknown }> };
 };
-
-const shippedVersions = (model: string) =>
-  readdirSync(path.join(ROOT, 'models', model)).filter((name) => /^\d+$/.test(name));
 
 let up: UpProcess;
 let dataDir: string;
@@ -43,15 +39,7 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error('gateway never became ready');
     await new Promise((r) => setTimeout(r, 200));
   }
-  // Ready means the gateway has a routing table, not that every version has heartbeated into it: on
-  // a loaded machine the first examples could otherwise reach a model with no live instance yet.
-  for (const model of ['digits', 'penguins'])
-    for (const version of shippedVersions(model))
-      await until(
-        `${model} v${version} live in the gateway`,
-        async () => (await liveInstances(urls.gateway, model, version)) > 0,
-        90_000,
-      );
+  await untilShippedVersionsLive(urls.gateway);
   doc = (await (await fetch(`${urls.gateway}/openapi.json`)).json()) as Doc;
 });
 

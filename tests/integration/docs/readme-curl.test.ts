@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../../helpers/processes';
 import { readmeSteps, runSteps } from '../../helpers/readme-steps';
-import { assertPortsFree, startUp, type UpProcess } from '../../helpers/up-process';
+import { assertPortsFree, startUp, type UpProcess, untilShippedVersionsLive } from '../../helpers/up-process';
 
 jest.setTimeout(240_000);
 
@@ -33,6 +33,7 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error('gateway never became ready');
     await new Promise((r) => setTimeout(r, 200));
   }
+  await untilShippedVersionsLive(urls.gateway);
 });
 
 afterAll(async () => {
