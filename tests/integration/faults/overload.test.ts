@@ -99,8 +99,9 @@ it('sheds with 503 + Retry-After under 500 connections instead of queueing every
   expect(summary.admitted).toBeGreaterThan(100);
   expect(summary.shed).toBeGreaterThan(0);
   // The goal is 10x the idle p99; on a shared 2-core machine the load generator, the gateway and
-  // the model-server contend for CPU, so the test holds the line well below the 3.8 s of before and
-  // `npm run bench` (overload scenario) reports the ratio.
+  // the model-server contend for CPU, so the test holds the line well below the 3.8 s of before (with
+  // a 1 s floor) and prints the figures, the only place they are measured.
+  process.stdout.write(`overload, 500 connections: ${JSON.stringify(summary)}\n`);
   expect(summary.admittedP99 < Math.max(1000, 10 * idleP99) ? 'within' : JSON.stringify(summary)).toBe(
     'within',
   );
