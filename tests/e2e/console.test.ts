@@ -470,6 +470,9 @@ describe('the console', () => {
   }, 300_000);
 
   it('starts an experiment from the page and charts the difference with its band as evidence arrives, live', async () => {
+    // Runs alone too (jest -t): the start button needs the admin token an earlier test may have entered.
+    await open('#/experiment/penguins');
+    await ensureToken();
     await open('#/experiment/penguins');
     await page.getByRole('form', { name: 'Start an experiment' }).waitFor();
     await page.getByLabel('Control version').selectOption('1');
@@ -493,7 +496,10 @@ describe('the console', () => {
       readFileSync(path.join(ROOT, 'models', 'penguins', 'sample-labels.json'), 'utf8'),
     ) as string[];
     const chart = page.locator('.chart[data-points]').first();
-    const points = async () => Number((await chart.getAttribute('data-points').catch(() => '0')) ?? '0');
+    // Reads without waiting: a locator's getAttribute would wait up to 30 s for a chart not drawn yet,
+    // which made each round below cost 30 s (CI ran out of its 90 s budget after three rounds).
+    const points = async () =>
+      (await chart.count()) === 0 ? 0 : Number((await chart.getAttribute('data-points')) ?? '0');
     // Traffic with ground truth in rounds, until the page's chart (refreshing on its own) has points.
     await until(
       'the experiment chart to have points',
