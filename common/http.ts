@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type express from 'express';
@@ -9,16 +8,17 @@ import { AppError } from './errors';
 import type { Logger } from './logger';
 import { matchesSecret, secretDigest } from './secret';
 import { onSupervisorGone, tellSupervisor } from './supervised';
+import { uuidV7 } from './uuid-v7';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The caller's X-Request-Id when it is sane, else a new one. */
-export function requestIdFrom(given: string | undefined, generate: () => string = randomUUID): string {
+/** The caller's X-Request-Id when it is sane, else a new, time-ordered one (common/uuid-v7.ts says why). */
+export function requestIdFrom(given: string | undefined, generate: () => string = uuidV7): string {
   return given && REQUEST_ID.test(given) ? given : generate();
 }
 
 /** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it on every answer. */
-export function requestId(generate: () => string = randomUUID): RequestHandler {
+export function requestId(generate: () => string = uuidV7): RequestHandler {
   return function assignRequestId(req, res, next) {
     const id = requestIdFrom(req.get('x-request-id'), generate);
     res.locals.requestId = id;

@@ -3,15 +3,19 @@
  * gateway CPU µs per request (/proc/<pid>/stat). (2) Sustained ingest of prediction records through
  * the batched writer, and feedback joins at 32 in flight, into SQLite and into PostgreSQL. (3) The
  * report's queries over 1M stored predictions on SQLite. */
+
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { uuidV7 } from '../../common/uuid-v7';
 import { createEvidenceStore, type EvidenceStore } from '../../tracking/evidence-store';
 import { noExperimentReport } from '../../tracking/experiments/no-experiment';
 import type { PredictionRecord } from '../../tracking/record';
 import { openDatabase } from '../../tracking/store/database';
 import { latencyBucketOf } from '../../tracking/store/schema';
+import { PredictionWriter } from '../../tracking/writer';
 import type { BenchContext, Scenario } from '../harness/context';
 import { type Arm, interleave } from '../harness/interleave';
 import { runLoad } from '../harness/load';
@@ -25,6 +29,7 @@ import { GATEWAY_MODEL, splitLabel, startSplitStack, waitForSplit } from './gate
 export const trackingScenario: Scenario = async (ctx) => [
   await trackingOverhead(ctx),
   await storeThroughput(ctx),
+  await requestIdOrder(ctx),
   await reportLatency(ctx),
 ];
 
@@ -203,6 +208,56 @@ async function storeThroughput(ctx: BenchContext): Promise<Section> {
     rows: results,
     goals: [],
     notes: [],
+  };
+}
+
+/** The writer's CPU per row as the table grows, with the gateway's request ids random (UUID v4, as
+ * before) or time-ordered (UUID v7, common/uuid-v7.ts): the `predictions_request` index takes random
+ * keys on random pages once it outgrows the page cache. Two SQLite files, chunks alternating between
+ * them, so both arms see the same machine; CPU is this process's (the writer is synchronous here). */
+async function requestIdOrder(ctx: BenchContext): Promise<Section> {
+  const chunk = ctx.quick ? 20_000 : 50_000;
+  const chunks = ctx.quick ? 3 : 8;
+  const dir = mkdtempSync(path.join(tmpdir(), 'modelgate-bench-ids-'));
+  const arms = [
+    { name: 'random (UUID v4)', id: () => randomUUID(), perRow: [] as number[] },
+    { name: 'time-ordered (UUID v7)', id: () => uuidV7(), perRow: [] as number[] },
+  ];
+  try {
+    const writers = await Promise.all(
+      arms.map(async (_, i) => {
+        const database = await openDatabase(`sqlite:${path.join(dir, `ids-${i}.db`)}`);
+        const writer = new PredictionWriter({ db: database.db, flushMs: 1e9, bufferRows: chunk });
+        return { database, writer };
+      }),
+    );
+    ctx.log(`tracking: ${chunks} chunks of ${chunk} rows per request-id kind, alternating`);
+    for (let c = 0; c < chunks; c++) {
+      for (const [i, arm] of arms.entries()) {
+        const { writer } = writers[i]!;
+        const now = Date.now();
+        for (let j = 0; j < chunk; j++) writer.push({ ...syntheticRecord(j, now), requestId: arm.id() });
+        const before = process.cpuUsage();
+        await writer.flush();
+        const used = process.cpuUsage(before);
+        arm.perRow.push((used.user + used.system) / chunk);
+      }
+    }
+    for (const { database } of writers) await database.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [random, ordered] = arms;
+  const last = (a: (typeof arms)[number]) => a.perRow[a.perRow.length - 1]!;
+  return {
+    title: 'Request-id order and the writer: CPU per row as the predictions table grows (SQLite)',
+    setup:
+      `${chunks} chunks of ${chunk} records per arm, written through the batched writer in 1 000-row ` +
+      'INSERTs, chunks of the two arms alternating; the arms differ only in how request ids are made.',
+    headers: ['request ids', 'first chunk µs/row', 'last chunk µs/row', 'rows at the end'],
+    rows: arms.map((a) => [a.name, a.perRow[0]!.toFixed(1), last(a).toFixed(1), String(chunk * chunks)]),
+    goals: [],
+    notes: [`last chunk, random vs time-ordered: ${fmt.ratio(last(random!) / last(ordered!))}`],
   };
 }
 

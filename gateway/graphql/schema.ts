@@ -2,7 +2,6 @@
  * the REST route validates with (gateway/graphql/from-zod.ts), and every resolver calls the function
  * the REST route calls, so the two answer alike: same validation, same errors (as GraphQL errors
  * carrying the REST code), same data. */
-import { randomUUID } from 'node:crypto';
 import {
   GraphQLError,
   type GraphQLFieldConfig,
@@ -15,6 +14,7 @@ import {
 } from 'graphql';
 import { z } from 'zod';
 import { AppError, toAppError } from '../../common/errors';
+import { uuidV7 } from '../../common/uuid-v7';
 import type { Metadata, Policy } from '../../common/wire';
 import { metadataSchema, modelNameSchema, policyInputSchema } from '../../common/wire';
 import { predictionsQuerySchema } from '../../tracking/predictions-params';
@@ -183,7 +183,7 @@ export function buildSchema(deps: GraphQLDeps): GraphQLSchema {
 
   const call = async (kind: 'predict' | 'batch', ctx: GraphQLContext, input: unknown) => {
     let body: unknown;
-    const locals: CallLocals = { requestId: randomUUID() };
+    const locals: CallLocals = { requestId: uuidV7() };
     // The REST core writes answer headers; GraphQL answers carry them in the body instead.
     const headerSink = { setHeader: () => undefined };
     await deps.predict[kind](
