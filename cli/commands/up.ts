@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { packageInfo } from '../../common/package-info';
 import { openDatabase } from '../../tracking/store/database';
 import { PortBusyError, type SupervisedChild, superviseChild } from '../supervisor/child';
+import { untilGatewayRoutes } from '../supervisor/gateway-routes';
 import { keyOf, planReconcile, versionsInRoutes } from '../supervisor/reconcile';
 import { watchRoutes } from '../supervisor/routes-watch';
 import { adminToken, ensureWorkingStore } from '../supervisor/working-store';
@@ -30,6 +31,8 @@ const START_TIMEOUT_MS = 60_000;
 const KILL_TIMEOUT_MS = 8_000;
 /** How often we look whether our parent (npm, a shell) is gone. */
 const PARENT_CHECK_MS = 500;
+/** How long the banner waits for the gateway to route every started version (see gateway-routes.ts). */
+const ROUTED_WAIT_MS = 20_000;
 
 const port = (value: string, flag: string) => {
   const n = Number(value);
@@ -211,6 +214,21 @@ async function up(options: UpOptions): Promise<void> {
     initial.map((s) => s.listening().catch((err: Error) => `not running: ${err.message}`)),
   );
   if (stopping) return;
+  const notLive = await untilGatewayRoutes({
+    gatewayUrl,
+    versions: initial
+      .filter((_, i) => !urls[i]!.startsWith('not running'))
+      .map((s) => {
+        const [model, version] = s.name.split('/') as [string, string];
+        return { model, version };
+      }),
+    timeoutMs: ROUTED_WAIT_MS,
+  });
+  if (stopping) return;
+  if (notLive.length > 0)
+    note(
+      `not yet routed by the gateway after ${ROUTED_WAIT_MS / 1000} s: ${notLive.map((v) => `${v.model}/${v.version}`).join(', ')}`,
+    );
   const tokenLine = {
     env: '  admin token  (from ADMIN_TOKEN)',
     file: `  admin token  ${token.token} (kept in ${path.join(dataDir, 'admin-token')})`,

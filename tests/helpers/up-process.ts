@@ -63,9 +63,9 @@ export async function liveInstances(gateway: string, model: string, version: str
   );
 }
 
-/** Waits until the gateway routes to every version shipped in models/. up's banner comes once each
- * model-server listens; its first heartbeat reaches the gateway's table a moment later, and a request
- * in between meets a version with no instance (503). */
+/** Waits until the gateway routes to every version shipped in models/. up's banner waits for that
+ * too, but gives up after 20 s (cli/supervisor/gateway-routes.ts); waiting here as well makes a slow
+ * machine fail the test with the version named, not with a 503 from a later request. */
 export async function untilShippedVersionsLive(gateway: string, timeoutMs = 90_000): Promise<void> {
   for (const model of ['digits', 'penguins'])
     for (const version of readdirSync(`${ROOT}/models/${model}`).filter((name) => /^\d+$/.test(name)))

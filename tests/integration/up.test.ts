@@ -75,6 +75,18 @@ describe('modelgate up under LOG_LEVEL=warn LOG_FORMAT=pretty', () => {
     up = startUp(upArgs(), env());
     started.push(up);
     urls = await up.banner(60_000);
+    // The banner waits until the gateway routes each started version, so a request sent right after
+    // it reaches any of them (it used to come once the model-servers listened, a heartbeat early).
+    const shipped = ['digits/1', 'digits/2', 'penguins/1', 'penguins/2'];
+    const liveAtBanner = await Promise.all(
+      shipped.map((k) => {
+        const [m, v] = k.split('/') as [string, string];
+        return liveInstances(urls.gateway, m, v);
+      }),
+    );
+    expect(Object.fromEntries(shipped.map((k, i) => [k, liveAtBanner[i]! > 0]))).toEqual(
+      Object.fromEntries(shipped.map((k) => [k, true])),
+    );
     const consoleUrl = /console\s+(http:\/\/\S+)/.exec(await up.waitForLine(/^ {2}console\s+http/))![1]!;
     expect(consoleUrl).toBe(`${urls.registry}/console`);
     const page = await fetch(consoleUrl);
