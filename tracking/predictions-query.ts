@@ -2,6 +2,7 @@
  * feedback, in pages. The cursor is the (created_at, id) of the last row of a page; every filter is a
  * bound parameter, never spliced into SQL. */
 import type { Kysely } from 'kysely';
+import type { StoredPrediction } from './prediction-wire';
 import type { EvidenceSchema } from './store/schema';
 
 export interface PredictionFilter {
@@ -19,26 +20,6 @@ export interface PredictionFilter {
 
 export const FEEDBACK_FILTERS = ['correct', 'incorrect', 'unlabelled'] as const;
 export type FeedbackFilter = (typeof FEEDBACK_FILTERS)[number];
-
-export interface StoredPrediction {
-  id: number;
-  request_id: string;
-  row: number;
-  model: string;
-  version: string;
-  experiment_id: string | null;
-  unit: string | null;
-  route: string;
-  reason: string;
-  status: number;
-  ok: boolean;
-  latency_ms: number;
-  predicted_class: string | null;
-  confidence: number | null;
-  created_at: string;
-  label: string | null;
-  correct: boolean | null;
-}
 
 export interface PredictionPage {
   predictions: StoredPrediction[];

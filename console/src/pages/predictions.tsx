@@ -2,6 +2,7 @@
  * outcome (correct, incorrect, unlabelled), exported as CSV. Stored rows are an admin read, as on the
  * gateway's GET /predictions, so this page sends the tab's admin token. */
 import { useState } from 'preact/hooks';
+import type { StoredPrediction } from '../../../tracking/prediction-wire';
 import { ApiError, call, get, modelPath } from '../api';
 import { Loading, Notice, Updated } from '../components/ui';
 import { useResource, useTokenPresent } from '../hooks';
@@ -11,24 +12,6 @@ import { formatCount, formatMs, formatShare, formatTime } from '../logic/format'
 import { CSV_COLUMNS, type Outcome, predictionsQuery } from '../logic/predictions';
 import { readToken } from '../token';
 
-export interface PredictionRow {
-  request_id: string;
-  row: number;
-  model: string;
-  version: string;
-  experiment_id: string | null;
-  unit: string | null;
-  route: string;
-  reason: string;
-  status: number;
-  ok: boolean;
-  latency_ms: number;
-  predicted_class: string | null;
-  confidence: number | null;
-  created_at: string;
-  label: string | null;
-  correct: boolean | null;
-}
 
 function download(name: string, text: string) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
@@ -54,7 +37,7 @@ export function PredictionsPage(props: { model: string }) {
   const rows = useResource(
     async (signal) =>
       (
-        await call<{ predictions: PredictionRow[] }>(
+        await call<{ predictions: StoredPrediction[] }>(
           modelPath(model, `/predictions?${predictionsQuery({ version, outcome, limit })}`),
           { signal, admin: true },
         )
