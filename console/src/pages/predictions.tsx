@@ -12,7 +12,6 @@ import { formatCount, formatMs, formatShare, formatTime } from '../logic/format'
 import { CSV_COLUMNS, type Outcome, predictionsQuery } from '../logic/predictions';
 import { readToken } from '../token';
 
-
 function download(name: string, text: string) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
