@@ -15,7 +15,9 @@ import {
   versionEvidence,
 } from './report-queries';
 import { type Retention, startRetention } from './retention';
+import { type BatchSink, kyselySink } from './store/batch-write';
 import type { EvidenceDatabase } from './store/database';
+import { SqliteThreadSink } from './store/sqlite-thread-sink';
 import { PredictionWriter } from './writer';
 
 export interface EvidenceStore {
@@ -47,6 +49,9 @@ export interface EvidenceStoreOptions {
   retentionDays: number;
   /** Where the tracking metrics go; omitted, none are registered. */
   metrics?: Registry;
+  /** SQLite files: write prediction records from a worker thread (default true); false runs the
+   * inserts on the event loop. In-memory databases and PostgreSQL always use the event loop. */
+  writerThread?: boolean;
   /** Run retention sweeps in this process (default true). */
   retention?: boolean;
   onError?(what: string, err: unknown): void;
@@ -61,8 +66,12 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
   const metrics = options.metrics
     ? createTrackingMetrics(options.metrics, () => writer?.depth ?? 0)
     : undefined;
+  const sink: BatchSink =
+    database.sqlitePath !== undefined && database.sqlitePath !== ':memory:' && options.writerThread !== false
+      ? new SqliteThreadSink({ path: database.sqlitePath })
+      : kyselySink(db);
   writer = new PredictionWriter({
-    db,
+    sink,
     flushMs: options.flushMs,
     bufferRows: options.bufferRows,
     events: {
@@ -140,6 +149,7 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
     async close() {
       retention?.stop();
       await w.close();
+      await sink.close();
       await database.close();
     },
   };

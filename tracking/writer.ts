@@ -4,17 +4,9 @@
  * waits for the database. After a failed flush the next try backs off, doubling up to 1 s: a dead
  * database costs one connection attempt a second, not one per tick, and once it is back the records
  * answered meanwhile reach it within a second, before a full buffer pushes them out as the oldest. */
-import type { Kysely } from 'kysely';
 import type { PredictionRecord } from './record';
 import { RingBuffer } from './ring-buffer';
-import {
-  type EvidenceSchema,
-  HOUR_MS,
-  latencyBucketOf,
-  PREDICTION_TEXT_WIDTHS,
-  type PredictionCountsTable,
-  type PredictionsTable,
-} from './store/schema';
+import type { BatchSink } from './store/batch-write';
 
 export interface WriterEvents {
   written?(rows: number): void;
@@ -24,13 +16,15 @@ export interface WriterEvents {
 }
 
 export interface WriterOptions {
-  db: Kysely<EvidenceSchema>;
+  /** Where batches go: the SQLite writer thread, or a Kysely connection (store/batch-write.ts). */
+  sink: BatchSink;
   flushMs: number;
   bufferRows: number;
   events?: WriterEvents;
   /** Monotonic-enough clock for flush durations (ms); default performance.now. */
   clockMs?(): number;
-  /** Rows per INSERT: 15 columns each, kept well under SQLite's 32 766 bound variables. */
+  /** Records per batch (one transaction; on PostgreSQL one INSERT of 15 columns a row, kept well
+   * under the bound-parameter limits). */
   rowsPerInsert?: number;
 }
 
@@ -122,23 +116,7 @@ export class PredictionWriter {
       left -= batch.length;
       const started = this.clockMs();
       try {
-        const rows = batch.map(toRow);
-        await this.options.db.transaction().execute(async (trx) => {
-          await trx.insertInto('predictions').values(rows).execute();
-          // One statement for the batch: its keys are distinct, as PostgreSQL requires of ON CONFLICT.
-          await trx
-            .insertInto('prediction_counts')
-            .values(countsOf(rows))
-            .onConflict((oc) =>
-              oc
-                .columns(['model', 'experiment_id', 'version', 'reason', 'ok', 'latency_bucket', 'hour'])
-                .doUpdateSet((eb) => ({
-                  requests: eb('prediction_counts.requests', '+', eb.ref('excluded.requests')),
-                  rows: eb('prediction_counts.rows', '+', eb.ref('excluded.rows')),
-                })),
-            )
-            .execute();
-        });
+        await this.options.sink.write(batch);
         this.failures = 0;
         this.options.events?.written?.(batch.length);
         this.options.events?.flushed?.((this.clockMs() - started) / 1000, batch.length);
@@ -151,62 +129,4 @@ export class PredictionWriter {
       }
     }
   }
-}
-
-/** The batch's rows grouped as prediction_counts keys them. */
-function countsOf(rows: readonly Omit<PredictionsTable, 'id'>[]): PredictionCountsTable[] {
-  const counts = new Map<string, PredictionCountsTable>();
-  for (const r of rows) {
-    const hour = r.created_at - (r.created_at % HOUR_MS);
-    const experimentId = r.experiment_id ?? '';
-    const key = `${r.model}\u0000${experimentId}\u0000${r.version}\u0000${r.reason}\u0000${r.ok}\u0000${r.latency_bucket}\u0000${hour}`;
-    let c = counts.get(key);
-    if (!c) {
-      c = {
-        model: r.model,
-        experiment_id: experimentId,
-        version: r.version,
-        reason: r.reason,
-        ok: r.ok,
-        latency_bucket: r.latency_bucket,
-        hour,
-        requests: 0,
-        rows: 0,
-      };
-      counts.set(key, c);
-    }
-    c.rows++;
-    if (r.row === 0) c.requests++;
-  }
-  return [...counts.values()];
-}
-
-function toRow(r: PredictionRecord): Omit<PredictionsTable, 'id'> {
-  const w = PREDICTION_TEXT_WIDTHS;
-  return {
-    request_id: cut(r.requestId, w.request_id),
-    row: r.row,
-    model: cut(r.model, w.model),
-    version: cut(r.version, w.version),
-    experiment_id: cutOrNull(r.experimentId, w.experiment_id),
-    unit: cutOrNull(r.unit, w.unit),
-    route: cut(r.route, w.route),
-    reason: r.reason,
-    status: r.status,
-    ok: r.ok ? 1 : 0,
-    latency_ms: r.latencyMs,
-    latency_bucket: latencyBucketOf(r.latencyMs),
-    predicted_class: cutOrNull(r.predictedClass, w.predicted_class),
-    confidence: r.confidence,
-    created_at: Math.round(r.at),
-  };
-}
-
-/** PostgreSQL counts characters, never more than the UTF-16 units cut here, so the result fits. */
-function cut(text: string, width: number): string {
-  return text.length > width ? text.slice(0, width) : text;
-}
-
-function cutOrNull(text: string | null, width: number): string | null {
-  return text === null ? null : cut(text, width);
 }

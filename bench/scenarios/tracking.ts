@@ -13,6 +13,7 @@ import { uuidV7 } from '../../common/uuid-v7';
 import { createEvidenceStore, type EvidenceStore } from '../../tracking/evidence-store';
 import { noExperimentReport } from '../../tracking/experiments/no-experiment';
 import type { PredictionRecord } from '../../tracking/record';
+import { kyselySink } from '../../tracking/store/batch-write';
 import { openDatabase } from '../../tracking/store/database';
 import { latencyBucketOf } from '../../tracking/store/schema';
 import { PredictionWriter } from '../../tracking/writer';
@@ -227,7 +228,11 @@ async function requestIdOrder(ctx: BenchContext): Promise<Section> {
     const writers = await Promise.all(
       arms.map(async (_, i) => {
         const database = await openDatabase(`sqlite:${path.join(dir, `ids-${i}.db`)}`);
-        const writer = new PredictionWriter({ db: database.db, flushMs: 1e9, bufferRows: chunk });
+        const writer = new PredictionWriter({
+          sink: kyselySink(database.db),
+          flushMs: 1e9,
+          bufferRows: chunk,
+        });
         return { database, writer };
       }),
     );

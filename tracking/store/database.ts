@@ -1,28 +1,28 @@
 /** Opens the evidence store a DATABASE_URL names and brings its schema up to date (atproto's
  * `Database.sqlite()` / `.postgres()` + `migrateToLatestOrThrow()`, in one call).
  *
- * SQLite: one better-sqlite3 connection per process in WAL mode, so several local processes (two
- * gateways under `npm start`) read while one writes; a busy timeout makes writers queue rather than
- * fail. synchronous=NORMAL: in WAL mode a commit survives a process crash (SIGKILL), only a power
- * loss can take the last transactions.
+ * SQLite: one better-sqlite3 connection per process for reads, feedback and retention
+ * (sqlite-connection.ts); prediction records are written by a thread with its own connection
+ * (sqlite-thread-sink.ts).
  * PostgreSQL: a `pg` pool, BIGINT parsed to numbers (epoch ms fit a double), bounded timeouts so a
  * database that goes away fails calls quickly instead of holding them, and a client whose call got
  * no answer is dropped rather than reused (pg-pool.ts). */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool, types } from 'pg';
 import { type Dialect, parseDatabaseUrl, redact } from './dialect';
 import { migrations } from './migrations';
 import { discardingBrokenClients } from './pg-pool';
 import type { EvidenceSchema } from './schema';
+import { connectSqlite } from './sqlite-connection';
 
 export interface EvidenceDatabase {
   db: Kysely<EvidenceSchema>;
   dialect: Dialect;
   /** The URL with any password masked, for messages. */
   url: string;
+  /** SQLite: the file (or `:memory:`), for a second connection to it. */
+  sqlitePath?: string;
   close(): Promise<void>;
 }
 
@@ -48,7 +48,6 @@ export class DatabaseOpenError extends Error {
 }
 
 const INT8_OID = 20;
-const BUSY_TIMEOUT_MS = 10_000;
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<EvidenceDatabase> {
   let location: ReturnType<typeof parseDatabaseUrl>;
@@ -61,14 +60,16 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   let sqlite: SqliteDatabase.Database | undefined;
   try {
     if (location.dialect === 'sqlite') {
-      if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
-      sqlite = new SqliteDatabase(location.path, { timeout: BUSY_TIMEOUT_MS });
-      sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      sqlite = connectSqlite(location.path);
       const raw = sqlite;
       const db = new Kysely<EvidenceSchema>({ dialect: new SqliteDialect({ database: raw }) });
-      store = { db, dialect: 'sqlite', url: redact(url), close: () => db.destroy() };
+      store = {
+        db,
+        dialect: 'sqlite',
+        url: redact(url),
+        sqlitePath: location.path,
+        close: () => db.destroy(),
+      };
     } else {
       const pool = new Pool({
         connectionString: location.url,

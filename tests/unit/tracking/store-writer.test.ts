@@ -1,13 +1,16 @@
-/** The batched prediction writer on its own: how it retries a database that fails, and that it
- * writes again once the failure is gone, whatever the failure was (a fake database that refuses,
- * then a real SQLite file that is locked by another connection or read-only). */
-import { mkdtempSync, rmSync } from 'node:fs';
+/** The batched prediction writer on its own: how it retries a sink that fails, and that it writes
+ * again once the failure is gone, whatever the failure was (a fake sink that refuses, then a real
+ * SQLite file that is locked by another connection or read-only, written from the writer thread or
+ * from the event loop). The writer thread is the build's (`npm test` builds first). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
+import type { PredictionRecord } from '../../../tracking/record';
+import { type BatchSink, kyselySink } from '../../../tracking/store/batch-write';
 import { type EvidenceDatabase, openDatabase } from '../../../tracking/store/database';
-import type { EvidenceSchema } from '../../../tracking/store/schema';
+import { SqliteThreadSink } from '../../../tracking/store/sqlite-thread-sink';
 import { PredictionWriter, type WriterEvents } from '../../../tracking/writer';
 import { predictionRecord } from './store-record';
 
@@ -24,16 +27,15 @@ describe('a writer whose database refuses every write', () => {
     attempts = [];
     down = true;
     written = 0;
-    const db = {
-      transaction: () => ({
-        execute: async () => {
-          attempts.push(Date.now());
-          if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
-        },
-      }),
-    } as unknown as Kysely<EvidenceSchema>;
+    const sink: BatchSink = {
+      write: async () => {
+        attempts.push(Date.now());
+        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+      close: async () => undefined,
+    };
     writer = new PredictionWriter({
-      db,
+      sink,
       flushMs: 100,
       bufferRows: 10,
       clockMs: () => Date.now(),
@@ -73,15 +75,14 @@ describe('an explicit flush', () => {
     const gate = new Promise<void>((resolve) => (open = resolve));
     let calls = 0;
     let written = 0;
-    const db = {
-      transaction: () => ({
-        execute: async () => {
-          if (calls++ === 0) await gate;
-        },
-      }),
-    } as unknown as Kysely<EvidenceSchema>;
+    const sink: BatchSink = {
+      write: async () => {
+        if (calls++ === 0) await gate;
+      },
+      close: async () => undefined,
+    };
     const writer = new PredictionWriter({
-      db,
+      sink,
       flushMs: 100,
       bufferRows: 10,
       events: { written: (n) => (written += n) },
@@ -97,20 +98,33 @@ describe('an explicit flush', () => {
   });
 });
 
-describe('a writer on a SQLite file that fails for a while', () => {
-  let dir: string;
-  let file: string;
-  let database: EvidenceDatabase;
-  let writer: PredictionWriter;
+/** Resolves with the next `event` a writer reports (its error, for `failed`). */
+function eventsOf() {
   const waiting: { event: keyof WriterEvents; resolve(detail: unknown): void }[] = [];
-
-  /** Resolves with the next `event` the writer reports (its error, for `failed`). */
-  const next = (event: keyof WriterEvents) =>
-    new Promise<unknown>((resolve) => waiting.push({ event, resolve }));
   const report = (event: keyof WriterEvents, detail: unknown) => {
     for (let i = waiting.length - 1; i >= 0; i--)
       if (waiting[i]!.event === event) waiting.splice(i, 1)[0]!.resolve(detail);
   };
+  return {
+    next: (event: keyof WriterEvents) => new Promise<unknown>((resolve) => waiting.push({ event, resolve })),
+    events: {
+      written: (n: number) => report('written', n),
+      failed: (err: unknown) => report('failed', err),
+    } satisfies WriterEvents,
+  };
+}
+
+describe.each([
+  ['from the writer thread', (file: string) => new SqliteThreadSink({ path: file, busyTimeoutMs: 10 })],
+  ['from the event loop', (_file: string, database: EvidenceDatabase) => kyselySink(database.db)],
+])('a writer on a SQLite file that fails for a while, writing %s', (how, sinkFor) => {
+  let dir: string;
+  let file: string;
+  let database: EvidenceDatabase;
+  let sink: BatchSink;
+  let writer: PredictionWriter;
+  let next: ReturnType<typeof eventsOf>['next'];
+
   const stored = async () =>
     (await database.db.selectFrom('predictions').select('request_id').orderBy('id').execute()).map(
       (r) => r.request_id,
@@ -120,26 +134,22 @@ describe('a writer on a SQLite file that fails for a while', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'modelgate-writer-'));
     file = path.join(dir, 'evidence.db');
     database = await openDatabase(`sqlite:${file}`);
-    writer = new PredictionWriter({
-      db: database.db,
-      flushMs: 20,
-      bufferRows: 100,
-      events: {
-        written: (n) => report('written', n),
-        failed: (err) => report('failed', err),
-      },
-    });
+    // A short wait for the lock, so the locked-out flush fails rather than waits.
+    await sql`PRAGMA busy_timeout = 10`.execute(database.db);
+    sink = sinkFor(file, database);
+    const events = eventsOf();
+    next = events.next;
+    writer = new PredictionWriter({ sink, flushMs: 20, bufferRows: 100, events: events.events });
     writer.start();
   });
   afterEach(async () => {
     await writer.close();
+    await sink.close();
     await database.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes again once another connection releases the write lock (SQLITE_BUSY)', async () => {
-    // A short wait for the lock, so the locked-out flush fails rather than waits.
-    await sql`PRAGMA busy_timeout = 10`.execute(database.db);
     const other = new SqliteDatabase(file);
     other.exec('BEGIN IMMEDIATE');
     const failed = next('failed');
@@ -152,16 +162,98 @@ describe('a writer on a SQLite file that fails for a while', () => {
     expect(await stored()).toEqual(['while-locked']);
   });
 
-  it('writes again once the database is writable again (SQLITE_READONLY)', async () => {
-    await sql`PRAGMA query_only = ON`.execute(database.db);
-    const failed = next('failed');
-    writer.push(record('while-read-only'));
-    expect(await failed).toMatchObject({ code: 'SQLITE_READONLY' });
-    const written = next('written');
-    await sql`PRAGMA query_only = OFF`.execute(database.db);
-    await written;
-    writer.push(record('after'));
-    await writer.flush();
-    expect(await stored()).toEqual(['while-read-only', 'after']);
+  if (how === 'from the event loop')
+    it('writes again once the database is writable again (SQLITE_READONLY)', async () => {
+      await sql`PRAGMA query_only = ON`.execute(database.db);
+      const failed = next('failed');
+      writer.push(record('while-read-only'));
+      expect(await failed).toMatchObject({ code: 'SQLITE_READONLY' });
+      const written = next('written');
+      await sql`PRAGMA query_only = OFF`.execute(database.db);
+      await written;
+      writer.push(record('after'));
+      await writer.flush();
+      expect(await stored()).toEqual(['while-read-only', 'after']);
+    });
+});
+
+describe('the writer thread', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'modelgate-writer-thread-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const records = (n: number, over: Partial<PredictionRecord> = {}) =>
+    Array.from({ length: n }, (_, i) =>
+      predictionRecord({
+        requestId: `r${i}`,
+        row: i % 3,
+        version: String(1 + (i % 2)),
+        ok: i % 7 !== 0,
+        latencyMs: 1 + i * 3.7,
+        experimentId: i % 4 === 0 ? null : 'exp-1',
+        unit: i % 5 === 0 ? null : `u${i}`,
+        predictedClass: i % 6 === 0 ? null : `c${i % 3}`,
+        confidence: i % 6 === 0 ? null : 0.5 + i / 1000,
+        at: 1_700_000_000_000 + i * 600_000,
+        ...over,
+      }),
+    );
+
+  it('stores exactly what the event-loop statements store, rows and hourly counts', async () => {
+    const dump = async (database: EvidenceDatabase) => ({
+      predictions: await database.db.selectFrom('predictions').selectAll().orderBy('id').execute(),
+      counts: await database.db
+        .selectFrom('prediction_counts')
+        .selectAll()
+        .orderBy(['model', 'experiment_id', 'version', 'reason', 'ok', 'latency_bucket', 'hour'])
+        .execute(),
+    });
+    const viaLoop = await openDatabase(`sqlite:${path.join(dir, 'loop.db')}`);
+    const threadFile = path.join(dir, 'thread.db');
+    const viaThread = await openDatabase(`sqlite:${threadFile}`);
+    const thread = new SqliteThreadSink({ path: threadFile });
+    try {
+      // Two batches, so the second one's counts add to the first one's rather than insert.
+      for (const batch of [records(120), records(80, { requestId: 'second' })]) {
+        await kyselySink(viaLoop.db).write(batch);
+        await thread.write(batch);
+      }
+      const [loop, threaded] = [await dump(viaLoop), await dump(viaThread)];
+      expect(threaded.predictions).toHaveLength(200);
+      expect(threaded.counts.reduce((n, c) => n + c.rows, 0)).toBe(200);
+      expect(threaded).toEqual(loop);
+    } finally {
+      await thread.close();
+      await viaLoop.close();
+      await viaThread.close();
+    }
+  });
+
+  it('fails the batch when the thread cannot open the file, and starts afresh for the next one', async () => {
+    const file = path.join(dir, 'evidence.db');
+    writeFileSync(
+      file,
+      'this is not a SQLite database, it is plain text, long enough to hold a header......',
+    );
+    const thread = new SqliteThreadSink({ path: file });
+    try {
+      await expect(thread.write(records(3))).rejects.toThrow(/not a database/);
+      rmSync(file);
+      const database = await openDatabase(`sqlite:${file}`);
+      try {
+        await thread.write(records(3));
+        const n = await database.db
+          .selectFrom('predictions')
+          .select(database.db.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow();
+        expect(Number(n.n)).toBe(3);
+      } finally {
+        await database.close();
+      }
+    } finally {
+      await thread.close();
+    }
   });
 });
