@@ -77,6 +77,10 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
     events: {
       written: (n) => metrics?.written.inc(n),
       dropped: (n) => metrics?.dropped.inc(n),
+      refused: (err) => {
+        metrics?.refused.inc();
+        options.onError?.('writing a prediction record the database refused', err);
+      },
       flushed: (seconds) => metrics?.flushDuration.observe(seconds),
       failed: (err) => {
         metrics?.writeErrors.inc();

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface TrackingMetrics {
   written: Counter;
   dropped: Counter;
+  refused: Counter;
   flushDuration: Histogram;
   bufferRows: Gauge;
   writeErrors: Counter;
@@ -21,6 +22,11 @@ export function createTrackingMetrics(registry: Registry, bufferDepth: () => num
     dropped: new Counter({
       name: 'modelgate_tracking_dropped_total',
       help: 'Prediction records dropped unwritten because the buffer was full (database slow or down)',
+      registers,
+    }),
+    refused: new Counter({
+      name: 'modelgate_tracking_refused_total',
+      help: 'Prediction records the database refused for their content, kept out so the rest of their batch was written',
       registers,
     }),
     flushDuration: new Histogram({

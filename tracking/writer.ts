@@ -6,13 +6,15 @@
  * answered meanwhile reach it within a second, before a full buffer pushes them out as the oldest. */
 import type { PredictionRecord } from './record';
 import { RingBuffer } from './ring-buffer';
-import type { BatchSink } from './store/batch-write';
+import { type BatchSink, refusedForItsContent } from './store/batch-write';
 
 export interface WriterEvents {
   written?(rows: number): void;
   dropped?(rows: number): void;
   flushed?(seconds: number, rows: number): void;
   failed?(err: unknown, rows: number): void;
+  /** One record the database refused for its content, kept out so the rest are written. */
+  refused?(err: unknown): void;
 }
 
 export interface WriterOptions {
@@ -115,18 +117,40 @@ export class PredictionWriter {
       const batch = this.buffer.take(Math.min(left, this.rowsPerInsert));
       left -= batch.length;
       const started = this.clockMs();
-      try {
-        await this.options.sink.write(batch);
+      const { written, unwritten, error } = await this.writeIsolating(batch);
+      if (written > 0) this.options.events?.written?.(written);
+      if (error === undefined) {
         this.failures = 0;
-        this.options.events?.written?.(batch.length);
         this.options.events?.flushed?.((this.clockMs() - started) / 1000, batch.length);
+        continue;
+      }
+      this.failures++;
+      const dropped = this.buffer.unshift(unwritten);
+      if (dropped > 0) this.options.events?.dropped?.(dropped);
+      this.options.events?.failed?.(error, unwritten.length);
+      return;
+    }
+  }
+
+  /** Writes the batch. When the database refuses it for its content, halves it until the refused
+   * records stand alone, and keeps only those out (about 2·log2(n) extra writes per bad record).
+   * Any other failure stops here and hands back what is not written yet, in order, to requeue. */
+  private async writeIsolating(
+    batch: PredictionRecord[],
+  ): Promise<{ written: number; unwritten: PredictionRecord[]; error?: unknown }> {
+    const parts = [batch];
+    let written = 0;
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      try {
+        await this.options.sink.write(part);
+        written += part.length;
       } catch (err) {
-        this.failures++;
-        const dropped = this.buffer.unshift(batch);
-        if (dropped > 0) this.options.events?.dropped?.(dropped);
-        this.options.events?.failed?.(err, batch.length);
-        return;
+        if (!refusedForItsContent(err)) return { written, unwritten: [part, ...parts].flat(), error: err };
+        if (part.length === 1) this.options.events?.refused?.(err);
+        else parts.unshift(part.slice(0, part.length >> 1), part.slice(part.length >> 1));
       }
     }
+    return { written, unwritten: [] };
   }
 }

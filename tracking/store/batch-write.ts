@@ -13,6 +13,18 @@ export interface BatchSink {
   close(): Promise<void>;
 }
 
+/** True when the database refused the batch for what is in it (a value it cannot store, a
+ * constraint), not for being unreachable, locked or down: retrying the same batch would fail again
+ * for ever, so the writer splits it to keep out only the records at fault. PostgreSQL: SQLSTATE
+ * classes 22 (data exception) and 23 (integrity constraint). SQLite: constraint, type mismatch, too
+ * big. */
+export function refusedForItsContent(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^2[23][0-9A-Z]{3}$/.test(code)) return true;
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
+}
+
 export function insertPredictions(db: Kysely<EvidenceSchema>, rows: readonly PredictionRow[]) {
   return db.insertInto('predictions').values(rows);
 }

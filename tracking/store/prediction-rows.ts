@@ -63,9 +63,12 @@ export function countsOf(rows: readonly PredictionRow[]): PredictionCountsTable[
   return [...counts.values()];
 }
 
-/** PostgreSQL counts characters, never more than the UTF-16 units cut here, so the result fits. */
+/** PostgreSQL counts characters, never more than the UTF-16 units cut here, so the result fits.
+ * Its text types cannot hold NUL at all (a `"user_id": "a\u0000b"` would fail the whole batch), so
+ * NUL becomes U+FFFD, as an invalid byte does in UTF-8 decoding. */
 function cut(text: string, width: number): string {
-  return text.length > width ? text.slice(0, width) : text;
+  const fitted = text.length > width ? text.slice(0, width) : text;
+  return fitted.includes('\u0000') ? fitted.replaceAll('\u0000', '\ufffd') : fitted;
 }
 
 function cutOrNull(text: string | null, width: number): string | null {

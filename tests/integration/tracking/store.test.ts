@@ -126,6 +126,40 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
     expect(rows[0]!.predicted_class).toBe('c'.repeat(256));
   });
 
+  it('stores a text value with a NUL character, which PostgreSQL text cannot hold, with the others', async () => {
+    // A user_id from a JSON body may hold "\u0000"; PostgreSQL refuses the whole batch for it.
+    store.record(record({ requestId: 'nul', unit: 'a\u0000b' }));
+    store.record(record({ requestId: 'next' }));
+    await store.flush();
+    const rows = await database.db
+      .selectFrom('predictions')
+      .select(['request_id', 'unit'])
+      .orderBy('id')
+      .execute();
+    expect(rows).toEqual([
+      { request_id: 'nul', unit: 'a\ufffdb' },
+      { request_id: 'next', unit: null },
+    ]);
+  });
+
+  it('keeps out only the record the database refuses, writes the rest of its batch, and goes on', async () => {
+    // A time that is not a number: SQLite refuses NULL in created_at, PostgreSQL "NaN" for a bigint.
+    for (let i = 0; i < 10; i++) store.record(record({ requestId: `before-${i}` }));
+    store.record(record({ requestId: 'refused', at: Number.NaN }));
+    for (let i = 0; i < 10; i++) store.record(record({ requestId: `after-${i}` }));
+    await store.flush();
+    store.record(record({ requestId: 'later' }));
+    await store.flush();
+    const ids = (
+      await database.db.selectFrom('predictions').select('request_id').orderBy('id').execute()
+    ).map((r) => r.request_id);
+    expect(ids).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `before-${i}`),
+      ...Array.from({ length: 10 }, (_, i) => `after-${i}`),
+      'later',
+    ]);
+  });
+
   it('joins batch rows by request_id + row and by the row id a batch answer carries', async () => {
     for (let row = 0; row < 3; row++)
       store.record(record({ requestId: 'b', row, predictedClass: `c${row}` }));

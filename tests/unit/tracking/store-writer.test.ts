@@ -98,6 +98,47 @@ describe('an explicit flush', () => {
   });
 });
 
+describe('a batch the database refuses for one record in it', () => {
+  const refusal = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+    code: '22021',
+  });
+
+  it('keeps out that record alone, writes the others once each, in order, and requeues on an outage', async () => {
+    const stored: string[] = [];
+    const refused: unknown[] = [];
+    let writes = 0;
+    let outageAtWrite = 4;
+    const sink: BatchSink = {
+      write: async (batch) => {
+        writes++;
+        // Mid-way through the halving the database goes away once: what is not written yet must be
+        // requeued, and what was written must not be written again.
+        if (writes === outageAtWrite) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        if (batch.some((r) => r.requestId === 'bad')) throw refusal;
+        stored.push(...batch.map((r) => r.requestId));
+      },
+      close: async () => undefined,
+    };
+    const writer = new PredictionWriter({
+      sink,
+      flushMs: 1e9,
+      bufferRows: 100,
+      events: { refused: (e) => refused.push(e) },
+    });
+    const ids = Array.from({ length: 32 }, (_, i) => (i === 21 ? 'bad' : `r${i}`));
+    for (const id of ids) writer.push(record(id));
+    await writer.flush();
+    expect(writer.depth).toBeGreaterThan(0);
+    outageAtWrite = -1;
+    await writer.flush();
+    expect(stored).toEqual(ids.filter((id) => id !== 'bad'));
+    expect(refused).toEqual([refusal]);
+    expect(writer.depth).toBe(0);
+    // 32 rows, one bad: about 2·log2(32) writes, not one per row.
+    expect(writes).toBeLessThanOrEqual(14);
+  });
+});
+
 /** Resolves with the next `event` a writer reports (its error, for `failed`). */
 function eventsOf() {
   const waiting: { event: keyof WriterEvents; resolve(detail: unknown): void }[] = [];
