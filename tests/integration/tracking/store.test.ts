@@ -76,6 +76,7 @@ describe.each(ENGINES)('evidence store on %s', (engine) => {
       '0002-prediction-counts',
       '0003-experiments',
       '0004-features',
+      '0005-drop-unused-report-index',
     ]);
     await again.close();
   });
