@@ -104,8 +104,17 @@ export async function experimentEvidence(
   const unitColumn = (column: string) =>
     byUnit ? sql<string | null>`${sql.ref(column)}` : sql<string | null>`null`;
 
-  const requests = await db
-    .selectFrom('predictions')
+  // The experiment's assigned requests (row 0 of split and sticky answers): what every comparison
+  // and the SRM check count.
+  const assignedRequests = () =>
+    db
+      .selectFrom('predictions')
+      .where('experiment_id', '=', experiment.id)
+      .where('model', '=', experiment.model)
+      .where('row', '=', 0)
+      .where('reason', 'in', ASSIGNED);
+
+  const requests = await assignedRequests()
     .select([
       'version',
       unitColumn('unit').as('unit'),
@@ -113,10 +122,6 @@ export async function experimentEvidence(
       (eb) => eb.fn.countAll<number>().as('n'),
       sql<number>`sum(1 - ${sql.ref('ok')})`.as('errors'),
     ])
-    .where('experiment_id', '=', experiment.id)
-    .where('model', '=', experiment.model)
-    .where('row', '=', 0)
-    .where('reason', 'in', ASSIGNED)
     .where('created_at', '>=', start)
     .where('created_at', '<', lastLookEnd)
     .groupBy(['version', sql`2`, sql`3`])
@@ -162,15 +167,10 @@ export async function experimentEvidence(
   };
 
   // Latency: thresholds from the control's first answered requests, then the indicator after them.
-  const burnIn = await db
-    .selectFrom('predictions')
+  const burnIn = await assignedRequests()
     .select(['latency_ms', 'created_at'])
-    .where('experiment_id', '=', experiment.id)
-    .where('model', '=', experiment.model)
     .where('version', '=', experiment.control)
-    .where('row', '=', 0)
     .where('ok', '=', 1)
-    .where('reason', 'in', ASSIGNED)
     .where('created_at', '>=', start)
     .orderBy('created_at')
     .orderBy('id')
@@ -184,8 +184,7 @@ export async function experimentEvidence(
     thresholdsMs.latency_p50 = latencyThreshold({ burnInMs, quantile: 0.5 });
     const t95 = thresholdsMs.latency_p95!;
     const t50 = thresholdsMs.latency_p50!;
-    const slow = await db
-      .selectFrom('predictions')
+    const slow = await assignedRequests()
       .select([
         'version',
         unitColumn('unit').as('unit'),
@@ -194,11 +193,7 @@ export async function experimentEvidence(
         sql<number>`sum(case when ${sql.ref('latency_ms')} > ${t95} then 1 else 0 end)`.as('slow95'),
         sql<number>`sum(case when ${sql.ref('latency_ms')} > ${t50} then 1 else 0 end)`.as('slow50'),
       ])
-      .where('experiment_id', '=', experiment.id)
-      .where('model', '=', experiment.model)
-      .where('row', '=', 0)
       .where('ok', '=', 1)
-      .where('reason', 'in', ASSIGNED)
       .where('created_at', '>', after)
       .where('created_at', '<', lastLookEnd)
       .groupBy(['version', sql`2`, sql`3`])
@@ -213,8 +208,7 @@ export async function experimentEvidence(
     periods.slice(1).map((p, i) => sql`when ${sql.ref('created_at')} < ${p.from} then ${i}`),
     sql` `,
   )} else ${periods.length - 1} end`;
-  const assignedRows = await db
-    .selectFrom('predictions')
+  const assignedRows = await assignedRequests()
     .select([
       'version',
       (periods.length > 1 ? periodOf : sql<number>`0`).as('period'),
@@ -224,10 +218,6 @@ export async function experimentEvidence(
           )
         : sql<number>`count(*)`.as('n'),
     ])
-    .where('experiment_id', '=', experiment.id)
-    .where('model', '=', experiment.model)
-    .where('row', '=', 0)
-    .where('reason', 'in', ASSIGNED)
     .where('created_at', '>=', start)
     .where('created_at', '<', end + 1)
     .groupBy(['version', sql`2`])
