@@ -38,6 +38,8 @@ export class PredictionWriter {
   private readonly rowsPerInsert: number;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** The batch being written: out of the buffer, not yet committed. */
+  private inFlight: readonly PredictionRecord[] = [];
   private failures = 0;
   private closed = false;
 
@@ -61,9 +63,11 @@ export class PredictionWriter {
     if (dropped > 0) this.options.events?.dropped?.(dropped);
   }
 
-  /** Records still waiting for the database, oldest first (for a feedback that races its flush). */
-  pending(): IterableIterator<PredictionRecord> {
-    return this.buffer.values();
+  /** Records not yet committed, the batch being written included (for a feedback that races its
+   * flush: such a record is neither in the buffer nor in the database until its batch commits). */
+  *pending(): IterableIterator<PredictionRecord> {
+    yield* this.inFlight;
+    yield* this.buffer.values();
   }
 
   /** Writes everything buffered now; resolves when done (or failed: the records stay buffered). */
@@ -117,7 +121,10 @@ export class PredictionWriter {
       const batch = this.buffer.take(Math.min(left, this.rowsPerInsert));
       left -= batch.length;
       const started = this.clockMs();
-      const { written, unwritten, error } = await this.writeIsolating(batch);
+      this.inFlight = batch;
+      const { written, unwritten, error } = await this.writeIsolating(batch).finally(() => {
+        this.inFlight = [];
+      });
       if (written > 0) this.options.events?.written?.(written);
       if (error === undefined) {
         this.failures = 0;

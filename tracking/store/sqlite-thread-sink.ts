@@ -32,7 +32,11 @@ export class SqliteThreadSink implements BatchSink {
   private thread: Thread | undefined;
   private nextId = 0;
 
-  constructor(private readonly options: SqliteThreadSinkOptions) {}
+  constructor(private readonly options: SqliteThreadSinkOptions) {
+    // Started now, not at the first batch: loading and opening take a few hundred ms on a busy
+    // machine, which the first predictions' records (and a label racing them) would wait for.
+    this.start();
+  }
 
   write(records: readonly PredictionRecord[]): Promise<void> {
     const thread = this.thread ?? this.start();

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Service, startService } from '../../helpers/processes';
-import type { TestStore } from '../../helpers/test-store';
+import { createTestStore, type TestStore } from '../../helpers/test-store';
 
 export const ADMIN_TOKEN = 'gateway-it-token';
 export const ROW = [0.5, -1, 2, 0.25];
@@ -134,4 +134,39 @@ export async function load<T>(
     }),
   );
   return results;
+}
+
+/** The smallest whole stack: a registry, one tiny model with one version at 100%, its model-server
+ * and a gateway started with `gatewayEnv`, returned once the gateway routes to the live instance. */
+export async function startOneVersionStack(model: string, gatewayEnv: Record<string, string>) {
+  const store = await createTestStore({ shipped: false });
+  await store.addModel({ model, version: '1', width: 4, labels: ['a', 'b'], seed: 1, hidden: 8 });
+  const registry = await startRegistry(store);
+  await setPolicy(registry.url, model, {
+    variants: [{ version: '1', weight: 100 }],
+    sticky: null,
+    shadow: null,
+    aliases: {},
+    failover: true,
+  });
+  const server = await startModelServer(store, registry.url, model, '1');
+  const gateway = await startGateway(registry.url, gatewayEnv);
+  await waitForInfo(gateway.url, (info) =>
+    info.models?.some(
+      (m: { name: string; versions: { live_instances: number }[] }) =>
+        m.name === model && m.versions[0]?.live_instances === 1,
+    ),
+  );
+  return {
+    store,
+    registry,
+    server,
+    gateway,
+    async stop() {
+      await gateway.stop();
+      await server.stop();
+      await registry.stop();
+      await store.cleanup();
+    },
+  };
 }

@@ -3,24 +3,11 @@
  * once the database is back. */
 import { Client } from 'pg';
 import { type PostgresCluster, startPostgres } from '../../helpers/postgres';
-import type { Service } from '../../helpers/processes';
-import { createTestStore, type TestStore } from '../../helpers/test-store';
-import {
-  ADMIN_TOKEN,
-  call,
-  ROW,
-  setPolicy,
-  startGateway,
-  startModelServer,
-  startRegistry,
-  waitForInfo,
-} from '../gateway/stack';
+import { ADMIN_TOKEN, call, ROW, startOneVersionStack } from '../gateway/stack';
 
 const MODEL = 'tiny';
-let store: TestStore;
-let registry: Service;
-let server: Service;
-let gateway: Service;
+let stack: Awaited<ReturnType<typeof startOneVersionStack>>;
+let gateway: Awaited<ReturnType<typeof startOneVersionStack>>['gateway'];
 let pg: PostgresCluster;
 
 beforeAll(async () => {
@@ -29,35 +16,16 @@ beforeAll(async () => {
   await client.connect();
   await client.query('CREATE DATABASE outage');
   await client.end();
-  store = await createTestStore({ shipped: false });
-  await store.addModel({ model: MODEL, version: '1', width: 4, labels: ['a', 'b'], seed: 1, hidden: 8 });
-  registry = await startRegistry(store);
-  await setPolicy(registry.url, MODEL, {
-    variants: [{ version: '1', weight: 100 }],
-    sticky: null,
-    shadow: null,
-    aliases: {},
-    failover: true,
-  });
-  server = await startModelServer(store, registry.url, MODEL, '1');
-  gateway = await startGateway(registry.url, {
+  stack = await startOneVersionStack(MODEL, {
     DATABASE_URL: pg.url.replace(/\/postgres$/, '/outage'),
     TRACKING_FLUSH_MS: '100',
     TRACKING_BUFFER_ROWS: '300',
   });
-  await waitForInfo(gateway.url, (info) =>
-    info.models?.some(
-      (m: { name: string; versions: { live_instances: number }[] }) =>
-        m.name === MODEL && m.versions[0]?.live_instances === 1,
-    ),
-  );
+  gateway = stack.gateway;
 }, 180_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await server?.stop();
-  await registry?.stop();
-  await store?.cleanup();
+  await stack?.stop();
   await pg?.destroy();
 });
 

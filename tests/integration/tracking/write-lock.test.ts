@@ -2,50 +2,29 @@
  * `modelgate` command, a person's `sqlite3` shell) must not stall predictions: the gateway writes
  * prediction records from a thread, so only that thread waits for the lock. Before, better-sqlite3
  * waited for the lock on the event loop, and a lock held for 3 s paused every prediction for 3 s. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import type { Service } from '../../helpers/processes';
-import { createTestStore, type TestStore } from '../../helpers/test-store';
-import {
-  ADMIN_TOKEN,
-  call,
-  ROW,
-  setPolicy,
-  startGateway,
-  startModelServer,
-  startRegistry,
-  waitForInfo,
-} from '../gateway/stack';
+import { ADMIN_TOKEN, call, ROW, startOneVersionStack } from '../gateway/stack';
 
 const MODEL = 'tiny';
 const LOCK_MS = 3_000;
-let store: TestStore;
-let registry: Service;
-let server: Service;
-let gateway: Service;
+let stack: Awaited<ReturnType<typeof startOneVersionStack>>;
+let gateway: Awaited<ReturnType<typeof startOneVersionStack>>['gateway'];
+let dir: string;
 let file: string;
 
 beforeAll(async () => {
-  store = await createTestStore({ shipped: false });
-  await store.addModel({ model: MODEL, version: '1', width: 4, labels: ['a', 'b'], seed: 1, hidden: 8 });
-  registry = await startRegistry(store);
-  await setPolicy(registry.url, MODEL, {
-    variants: [{ version: '1', weight: 100 }],
-    sticky: null,
-    shadow: null,
-    aliases: {},
-    failover: true,
-  });
-  server = await startModelServer(store, registry.url, MODEL, '1');
-  file = `${store.dir}/evidence.db`;
-  gateway = await startGateway(registry.url, { DATABASE_URL: `sqlite:${file}`, TRACKING_FLUSH_MS: '50' });
-  await waitForInfo(gateway.url, (info) => !!info.models?.some((m: { name: string }) => m.name === MODEL));
+  dir = mkdtempSync(path.join(tmpdir(), 'modelgate-write-lock-'));
+  file = path.join(dir, 'evidence.db');
+  stack = await startOneVersionStack(MODEL, { DATABASE_URL: `sqlite:${file}`, TRACKING_FLUSH_MS: '50' });
+  gateway = stack.gateway;
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await server?.stop();
-  await registry?.stop();
-  await store?.cleanup();
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const stored = async (): Promise<string[]> => {

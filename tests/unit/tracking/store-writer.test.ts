@@ -98,6 +98,23 @@ describe('an explicit flush', () => {
   });
 });
 
+describe('a record whose batch is being written', () => {
+  it('is still pending until the batch commits, so a label racing it waits for the commit', async () => {
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    const sink: BatchSink = { write: () => committed, close: async () => undefined };
+    const writer = new PredictionWriter({ sink, flushMs: 1e9, bufferRows: 10 });
+    writer.push(record('racing'));
+    const flushed = writer.flush();
+    // Taken out of the buffer, not yet in the database: it must not look unknown.
+    expect(writer.depth).toBe(0);
+    expect([...writer.pending()].map((r) => r.requestId)).toEqual(['racing']);
+    commit();
+    await flushed;
+    expect([...writer.pending()]).toEqual([]);
+  });
+});
+
 describe('a batch the database refuses for one record in it', () => {
   const refusal = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
     code: '22021',
