@@ -1,5 +1,6 @@
 /** Prediction records reach the database in batches, off the hot path: `push` only appends to a
- * bounded ring buffer; a timer flushes it every `flushMs` in multi-row INSERTs. When the database is
+ * bounded ring buffer; a timer flushes it every `flushMs`, in batches handed to a sink (the SQLite
+ * writer thread, or Kysely on the event loop for PostgreSQL: store/batch-write.ts). When the database is
  * slow or down the buffer fills and the oldest records are dropped and counted; a prediction never
  * waits for the database. After a failed flush the next try backs off, doubling up to 1 s: a dead
  * database costs one connection attempt a second, not one per tick, and once it is back the records
