@@ -49,9 +49,6 @@ export interface EvidenceStoreOptions {
   retentionDays: number;
   /** Where the tracking metrics go; omitted, none are registered. */
   metrics?: Registry;
-  /** SQLite files: write prediction records from a worker thread (default true); false runs the
-   * inserts on the event loop. In-memory databases and PostgreSQL always use the event loop. */
-  writerThread?: boolean;
   /** Run retention sweeps in this process (default true). */
   retention?: boolean;
   onError?(what: string, err: unknown): void;
@@ -66,8 +63,10 @@ export function createEvidenceStore(options: EvidenceStoreOptions): EvidenceStor
   const metrics = options.metrics
     ? createTrackingMetrics(options.metrics, () => writer?.depth ?? 0)
     : undefined;
+  // SQLite files get the writer thread; PostgreSQL (I/O the loop only waits for) and an in-memory
+  // database (no second connection can reach it) write on the event loop.
   const sink: BatchSink =
-    database.sqlitePath !== undefined && database.sqlitePath !== ':memory:' && options.writerThread !== false
+    database.sqlitePath !== undefined && database.sqlitePath !== ':memory:'
       ? new SqliteThreadSink({ path: database.sqlitePath })
       : kyselySink(db);
   writer = new PredictionWriter({
