@@ -27,6 +27,16 @@ export function requestId(generate: () => string = uuidV7): RequestHandler {
   };
 }
 
+/** A path segment percent-decoded, as Express decodes route parameters; a 400 when it cannot be. */
+export function decodePathSegment(s: string | undefined): string | undefined {
+  if (s === undefined || !s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new AppError('invalid_input', `"${s.slice(0, 64)}" in the path is not valid percent-encoding`);
+  }
+}
+
 /** JSON bodies only (common/body-limit.ts readJsonBody): a wrong Content-Type is a 415 that says
  * what to send, a bad body a 400, one over `limit` a 413 before it is read. `req.body` is the parsed
  * value. An array, so routes spread it as they did body-parser's middleware list. */
@@ -44,7 +54,11 @@ export function jsonBody(limit: string | number): RequestHandler[] {
 
 /** res.json for plain node:http responses. */
 export function writeJson(res: ServerResponse, body: unknown, status = 200): void {
-  const text = JSON.stringify(body);
+  writeJsonText(res, JSON.stringify(body), status);
+}
+
+/** JSON already serialised (the model-server writes its answers straight from typed arrays). */
+export function writeJsonText(res: ServerResponse, text: string, status = 200): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));

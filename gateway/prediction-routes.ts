@@ -4,7 +4,8 @@
  * Serving, modelgate's `{"error": {...}}` on the JSON API. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonBody } from '../common/body-limit';
-import { AppError, renderProtocolError, writeError } from '../common/errors';
+import { renderProtocolError, writeError } from '../common/errors';
+import { decodePathSegment } from '../common/http';
 import type { Logger } from '../common/logger';
 import type { jsonApi } from './json-api/predict';
 import { type CallLocals, headerSource, type PredictionCall } from './prediction-call';
@@ -38,23 +39,13 @@ export interface PredictionRoutesDeps {
   bodyLimitBytes: number;
 }
 
-/** OIP names are percent-decoded, as Express decodes route parameters. */
-function decodeName(s: string | undefined): string | undefined {
-  if (s === undefined || !s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw new AppError('invalid_input', `"${s.slice(0, 64)}" in the path is not valid percent-encoding`);
-  }
-}
-
 function invoke(deps: PredictionRoutesDeps, route: PredictionRoute, call: PredictionCall): Promise<void> {
   switch (route.kind) {
     case 'oip':
       return oipInfer(deps.protocol, {
         ...call,
-        model: decodeName(route.model)!,
-        version: decodeName(route.version),
+        model: decodePathSegment(route.model)!,
+        version: decodePathSegment(route.version),
       });
     case 'tf':
       return tfPredict(deps.protocol, {

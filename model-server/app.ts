@@ -1,7 +1,9 @@
 /** The model-server's HTTP app: OIP v2 and TF Serving routers over one batched predict, /metrics,
  * and the ready state the health endpoints and heartbeats report. Never listens (main.ts does). */
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type ErrorRequestHandler } from 'express';
 import type { Registry } from 'prom-client';
+import { parseByteLimit } from '../common/body-limit';
 import {
   AppError,
   errorMiddleware,
@@ -9,11 +11,13 @@ import {
   renderProtocolError,
   toAppError,
 } from '../common/errors';
-import { metricsHandler, requestId } from '../common/http';
+import { metricsHandler } from '../common/http';
 import type { Logger } from '../common/logger';
 import { securityHeaders } from '../common/security-headers';
 import { type Batcher, createBatcher } from './batcher';
 import type { ModelServerConfig } from './config';
+import { frontDoor } from './front-door';
+import { inferenceRoutes } from './inference-routes';
 import type { ModelServerMetrics } from './metrics';
 import { type ServedModel, warmUp } from './model-loader';
 import { createOipV2Router } from './protocol/oip-v2';
@@ -39,19 +43,14 @@ export interface ModelServerDeps {
 }
 
 export interface ModelServerApp {
-  app: Express;
+  /** The request listener: inference on plain node:http, the rest through Express. */
+  app: RequestListener;
   batcher: Batcher;
   /** Runs every batch-size class once, then marks the server ready. */
   warmUp(): number[];
   isReady(): boolean;
   /** SIGTERM: not ready any more (health 503); requests already arriving are still answered. */
   stopBeingReady(): void;
-}
-
-function protocolOf(path: string): 'v1' | 'v2' | undefined {
-  if (path.startsWith('/v1/')) return 'v1';
-  if (path.startsWith('/v2') && !path.startsWith('/v2/health')) return 'v2';
-  return undefined;
 }
 
 export function createApp(deps: ModelServerDeps): ModelServerApp {
@@ -94,18 +93,9 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   };
   const isReady = () => warmedUp && !draining;
 
-  /** While draining, every answer closes its connection so keep-alive clients move elsewhere. */
-  const closeWhenDraining: RequestHandler = function closeWhenDraining(_req, res, next) {
-    if (draining) res.setHeader('Connection', 'close');
-    next();
-  };
-  const countRequests: RequestHandler = function countRequests(req, res, next) {
-    const protocol = protocolOf(req.path);
-    if (protocol) res.once('finish', () => metrics.request(protocol, res.statusCode));
-    next();
-  };
+  const countError = (err: unknown) => metrics.error(toAppError(err).code);
   const countErrors: ErrorRequestHandler = function countErrors(err, _req, _res, next) {
-    metrics.error(toAppError(err).code);
+    countError(err);
     next(err);
   };
 
@@ -113,7 +103,6 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
     model,
     predict,
     isReady,
-    bodyLimit: config.BODY_LIMIT,
     serverVersion: deps.serverVersion,
     parameters: () => ({ tensors: model.numTensors(), max_batch_size: config.MAX_BATCH_SIZE }),
   };
@@ -121,10 +110,6 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestId());
-  app.use(securityHeaders().middleware);
-  app.use(closeWhenDraining);
-  app.use(countRequests);
   app.get('/metrics', metricsHandler(deps.registry, config.METRICS_TOKEN));
   app.use(createOipV2Router(protocolDeps));
   app.use(createTfServingRouter(protocolDeps));
@@ -132,8 +117,21 @@ export function createApp(deps: ModelServerDeps): ModelServerApp {
   app.use(countErrors);
   app.use(errorMiddleware(logger, renderProtocolError));
 
-  return {
+  const listener = frontDoor({
+    securityHeaders: securityHeaders().headers,
+    draining: () => draining,
+    countRequest: (protocol, status) => metrics.request(protocol, status),
+    inference: inferenceRoutes({
+      protocol: protocolDeps,
+      bodyLimitBytes: parseByteLimit(config.BODY_LIMIT),
+      logger,
+      countError,
+    }),
     app,
+  });
+
+  return {
+    app: listener,
     batcher,
     warmUp() {
       const sizes = warmUp(model, config.MAX_BATCH_SIZE);

@@ -1,8 +1,8 @@
 /** KServe Open Inference Protocol v2 (REST) for the one served version: translates request bodies to
- * rows for `predict` and predictions back to the protocol's outputs. No inference logic here. */
-import { type Request, type Response, Router } from 'express';
+ * rows for `predict` and predictions back to the protocol's outputs (inference itself is served by
+ * inference-routes.ts; health and metadata by this router). No inference logic here. */
+import { Router } from 'express';
 import { z } from 'zod';
-import { jsonBody } from '../../common/http';
 import type { Prediction } from '../model-loader';
 import { numbersJson, type ProtocolDeps, requireServedTarget } from './served';
 import { copyFlat, copyNested, invalid, product } from './tensor-input';
@@ -223,11 +223,6 @@ export function createOipV2Router(deps: ProtocolDeps): Router {
     router.get(`${base}/ready`, target, (_req, res) => {
       const ready = deps.isReady();
       res.status(ready ? 200 : 503).json({ name: deps.model.name, ready });
-    });
-    router.post(`${base}/infer`, target, ...jsonBody(deps.bodyLimit), async (req: Request, res: Response) => {
-      const request = parseInferRequest(req.body, deps.model);
-      const prediction = await deps.predict(request.rows, request.n);
-      res.type('application/json').send(inferResponseJson(deps.model, request, prediction));
     });
   }
   return router;

@@ -13,34 +13,37 @@ export interface ProtocolDeps {
   isReady(): boolean;
   /** Extra fields for model metadata `parameters` (e.g. the live tensor count). */
   parameters(): Record<string, unknown>;
-  bodyLimit: string;
   /** modelgate's version, reported by GET /v2. */
   serverVersion: string;
 }
 
-/** This process serves exactly one model version; anything else is a 404 that says what is here. */
+/** This process serves exactly one model version; anything else is a 404 that says what is here.
+ * Undefined when `name` (and `version`, if given) is what this process serves. */
+export function servedTargetError(
+  model: ProtocolDeps['model'],
+  name: string | undefined,
+  version: string | undefined,
+): AppError | undefined {
+  if (name !== model.name) {
+    return new AppError(
+      'model_not_found',
+      `model "${name}" is not served here; this server serves "${model.name}" version "${model.version}"`,
+    );
+  }
+  if (version !== undefined && version !== model.version) {
+    return new AppError(
+      'version_not_found',
+      `version "${version}" of "${name}" is not served here; this server serves version "${model.version}"`,
+    );
+  }
+  return undefined;
+}
+
+/** `servedTargetError` as Express middleware, for the metadata and status routes. */
 export function requireServedTarget(model: ProtocolDeps['model']): RequestHandler {
   return function requireServed(req, _res, next) {
     const params = req.params as Record<string, string | undefined>;
-    const name = params.model;
-    const version = params.version;
-    if (name !== model.name) {
-      return next(
-        new AppError(
-          'model_not_found',
-          `model "${name}" is not served here; this server serves "${model.name}" version "${model.version}"`,
-        ),
-      );
-    }
-    if (version !== undefined && version !== model.version) {
-      return next(
-        new AppError(
-          'version_not_found',
-          `version "${version}" of "${name}" is not served here; this server serves version "${model.version}"`,
-        ),
-      );
-    }
-    next();
+    next(servedTargetError(model, params.model, params.version));
   };
 }
 

@@ -1,8 +1,7 @@
 /** TensorFlow Serving REST API for the one served version: `:predict` in row ("instances") and
- * columnar ("inputs") form, model status and signature metadata. Translation only. */
-import { type Request, type Response, Router } from 'express';
-import { AppError } from '../../common/errors';
-import { jsonBody } from '../../common/http';
+ * columnar ("inputs") form (served by inference-routes.ts), model status and signature metadata
+ * (this router). Translation only. */
+import { Router } from 'express';
 import type { Prediction } from '../model-loader';
 import { numbersJson, type ProtocolDeps, requireServedTarget, rowProbabilities } from './served';
 import { copyRow, invalid } from './tensor-input';
@@ -124,33 +123,10 @@ export function signatureMetadata(model: ProtocolDeps['model']) {
   };
 }
 
-// `/v1/models/M[/versions/V]:verb` — the colon is part of the last segment, so a RegExp route.
-const VERB_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/([^/:]+))?:([A-Za-z]+)$/;
-
 export function createTfServingRouter(deps: ProtocolDeps): Router {
   const router = Router();
   const target = requireServedTarget(deps.model);
 
-  router.post(
-    VERB_ROUTE,
-    (req, _res, next) => {
-      const params = req.params as unknown as Record<string, string | undefined>;
-      req.params = { model: params[0]!, ...(params[1] === undefined ? {} : { version: params[1] }) };
-      if (params[2] !== 'predict') {
-        return next(
-          new AppError('not_found', `":${params[2]}" is not supported; this server answers ":predict" only`),
-        );
-      }
-      next();
-    },
-    target,
-    ...jsonBody(deps.bodyLimit),
-    async (req: Request, res: Response) => {
-      const request = parsePredictRequest(req.body, deps.model);
-      const prediction = await deps.predict(request.rows, request.n);
-      res.type('application/json').send(predictResponseJson(deps.model, request, prediction));
-    },
-  );
   for (const base of ['/v1/models/:model', '/v1/models/:model/versions/:version']) {
     router.get(base, target, (_req, res) => {
       res.json(modelStatus(deps.model, deps.isReady()));

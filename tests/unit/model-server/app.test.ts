@@ -148,4 +148,58 @@ describe('model-server app', () => {
     expect(text).toMatch(/protocol="v1",status="400"\} 1/);
     expect(text).toMatch(/protocol="v2",status="200"\} 1/);
   });
+
+  it('gives inference (node:http) and the Express routes the same request id, security headers and error counts', async () => {
+    const { server, registry } = build();
+    server.warmUp();
+    const infer = await request(server.app)
+      .post('/v2/models/m/versions/1/infer')
+      .set('X-Request-Id', 'caller-id-1')
+      .send({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.9, 0] }] });
+    const metadata = await request(server.app).get('/v2/models/m');
+    expect(infer.status).toBe(200);
+    expect(infer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(infer.body.outputs[1]).toEqual({ name: 'label', datatype: 'BYTES', shape: [1], data: ['yes'] });
+    expect(infer.headers['x-request-id']).toBe('caller-id-1');
+    expect(metadata.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    for (const header of ['content-security-policy', 'x-content-type-options', 'strict-transport-security']) {
+      expect(infer.headers[header]).toBeDefined();
+      expect(infer.headers[header]).toBe(metadata.headers[header]);
+    }
+
+    // Errors on the inference routes: the protocol's shape, the path's names checked before the body.
+    const otherModel = await request(server.app).post('/v2/models/other/infer').send('not json');
+    expect(otherModel.status).toBe(404);
+    expect(otherModel.body).toEqual({ error: expect.stringContaining('model "other" is not served here') });
+    const otherVersion = await request(server.app).post('/v1/models/m/versions/7:predict').send(body);
+    expect(otherVersion.status).toBe(404);
+    expect(otherVersion.body.error).toContain('version "7" of "m" is not served here');
+    const verb = await request(server.app).post('/v1/models/m:classify').send(body);
+    expect(verb.status).toBe(404);
+    expect(verb.body.error).toBe('":classify" is not supported; this server answers ":predict" only');
+    const badJson = await request(server.app)
+      .post('/v2/models/m/infer')
+      .set('Content-Type', 'application/json')
+      .send('{"inputs": [');
+    expect(badJson.status).toBe(400);
+    expect(badJson.body.error).toMatch(/not valid JSON/);
+    const encoded = await request(server.app)
+      .post('/v2/models/%6D/infer')
+      .send({
+        inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.1, 0] }],
+      });
+    expect(encoded.status).toBe(200);
+    const notFound = await request(server.app).get('/v2/models/m/infer');
+    expect(notFound.status).toBe(404);
+
+    const errors = await registry.getSingleMetricAsString('modelgate_model_errors_total');
+    expect(errors).toMatch(/code="model_not_found"\} 1/);
+    expect(errors).toMatch(/code="version_not_found"\} 1/);
+    expect(errors).toMatch(/code="not_found"\} 2/);
+    expect(errors).toMatch(/code="invalid_json"\} 1/);
+    const requests = await registry.getSingleMetricAsString('modelgate_model_requests_total');
+    expect(requests).toMatch(/protocol="v2",status="200"\} 3/);
+    expect(requests).toMatch(/protocol="v2",status="404"\} 2/);
+    expect(requests).toMatch(/protocol="v1",status="404"\} 2/);
+  });
 });
