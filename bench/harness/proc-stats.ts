@@ -42,3 +42,63 @@ export function cpuMicros(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** The process and every descendant (cluster workers, uvicorn workers), from the ppid field of
+ * /proc/<pid>/stat. */
+export function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++)
+    for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
+  return tree;
+}
+
+const treeCpu = (pids: readonly number[]) => pids.reduce((sum, p) => sum + cpuMicros(p), 0);
+
+/** CPU per request of groups of processes ("proxy", "model-servers"...), tallied per arm around
+ * every run (warm-up included): on a shared 2-core machine steadier than req/s. */
+export class CpuTally {
+  private readonly arms = new Map<
+    string,
+    { requests: number; answered: number; micros: Map<string, number> }
+  >();
+
+  /** Runs `run`, adding the CPU each group's processes (and their descendants) used meanwhile. */
+  async measure<R extends { requests: number; failures: number }>(
+    arm: string,
+    groups: Record<string, readonly number[]>,
+    run: () => Promise<R>,
+  ): Promise<R> {
+    const trees = Object.entries(groups).map(([name, roots]) => [name, roots.flatMap(processTree)] as const);
+    const before = trees.map(([, pids]) => treeCpu(pids));
+    const result = await run();
+    const t = this.arms.get(arm) ?? { requests: 0, answered: 0, micros: new Map<string, number>() };
+    t.requests += result.requests;
+    t.answered += result.requests - result.failures;
+    trees.forEach(([name, pids], i) => t.micros.set(name, (t.micros.get(name) ?? 0) + treeCpu(pids) - before[i]!));
+    this.arms.set(arm, t);
+    return result;
+  }
+
+  /** µs of the group's CPU per request of the arm (NaN when not measured). */
+  perRequest(arm: string, group: string): number {
+    const t = this.arms.get(arm);
+    return t && t.requests > 0 ? (t.micros.get(group) ?? Number.NaN) / t.requests : Number.NaN;
+  }
+
+  /** The same per answer that was not an error: a shed 503 costs less than a proxied answer, so CPU
+   * per request alone would flatter an arm that sheds under a loaded machine. */
+  perAnswer(arm: string, group: string): number {
+    const t = this.arms.get(arm);
+    return t && t.answered > 0 ? (t.micros.get(group) ?? Number.NaN) / t.answered : Number.NaN;
+  }
+}

@@ -3,48 +3,19 @@
  * and the same 50/50 split on the OIP path: the gateway, a bare node:http + undici forwarder (the
  * floor for a Node hop), HAProxy with 1 thread; then the gateway with GATEWAY_WORKERS=2 against
  * HAProxy with 2 threads. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Scenario } from '../harness/context';
 import { freePort } from '../harness/free-port';
 import { interleave } from '../harness/interleave';
-import { type LoadResult, runLoad } from '../harness/load';
-import { cpuMicros } from '../harness/proc-stats';
+import { runLoad } from '../harness/load';
+import { CpuTally } from '../harness/proc-stats';
 import { ROOT, type Service } from '../harness/processes';
 import { fmt } from '../harness/report';
 import { modelInfo, oipBody } from '../harness/stack';
 import { GATEWAY_MODEL, splitLabel, startSplitStack, waitForSplit } from './gateway';
 import { findHaproxy, haproxyConfig } from './haproxy';
-
-/** The process and every descendant (cluster workers), from the ppid field of /proc/<pid>/stat. */
-function processTree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++)
-    for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
-  return tree;
-}
-
-const treeCpu = (pids: number[]) => pids.reduce((sum, p) => sum + cpuMicros(p), 0);
-
-interface CpuTally {
-  requests: number;
-  /** Answers that were not errors: a shed 503 costs less than a proxied answer, so CPU per request
-   * alone would flatter an arm that sheds under a loaded machine. */
-  answered: number;
-  proxyMicros: number;
-  serverMicros: number;
-}
 
 export const cpuScenario: Scenario = async (ctx) => {
   const info = modelInfo(GATEWAY_MODEL);
@@ -101,29 +72,14 @@ export const cpuScenario: Scenario = async (ctx) => {
       }
     }
 
-    const tallies = new Map<string, CpuTally>();
+    const tally = new CpuTally();
     const connections = 32;
     const arm = (name: string, service: Service) => ({
       name,
-      run: async (durationS: number): Promise<LoadResult> => {
-        const pids = processTree(service.pid);
-        const proxyBefore = treeCpu(pids);
-        const serverBefore = treeCpu(serverPids);
-        const result = await runLoad({
-          urls: [service.url + inferPath],
-          method: 'POST',
-          body,
-          connections,
-          durationS,
-        });
-        const t = tallies.get(name) ?? { requests: 0, answered: 0, proxyMicros: 0, serverMicros: 0 };
-        t.requests += result.requests;
-        t.answered += result.requests - result.failures;
-        t.proxyMicros += treeCpu(pids) - proxyBefore;
-        t.serverMicros += treeCpu(serverPids) - serverBefore;
-        tallies.set(name, t);
-        return result;
-      },
+      run: (durationS: number) =>
+        tally.measure(name, { proxy: [service.pid], servers: serverPids }, () =>
+          runLoad({ urls: [service.url + inferPath], method: 'POST', body, connections, durationS }),
+        ),
     });
     const arms = [
       arm('gateway', stack.gateway!),
@@ -138,17 +94,11 @@ export const cpuScenario: Scenario = async (ctx) => {
       warmupS: ctx.warmupS,
       log: ctx.log,
     });
-    const perRequest = (name: string, key: 'proxyMicros' | 'serverMicros') => {
-      const t = tallies.get(name);
-      return t && t.requests > 0 ? t[key] / t.requests : Number.NaN;
-    };
-    const perAnswer = (name: string) => {
-      const t = tallies.get(name);
-      return t && t.answered > 0 ? t.proxyMicros / t.answered : Number.NaN;
-    };
+    const perRequest = (name: string, group: 'proxy' | 'servers') => tally.perRequest(name, group);
+    const perAnswer = (name: string) => tally.perAnswer(name, 'proxy');
     const rps = (name: string) => summaries.find((s) => s.name === name)?.rps ?? Number.NaN;
     const cpuRatio =
-      perRequest('gateway', 'proxyMicros') / perRequest('bare undici forwarder', 'proxyMicros');
+      perRequest('gateway', 'proxy') / perRequest('bare undici forwarder', 'proxy');
     const hp1 = rps('gateway') / rps('haproxy nbthread 1');
     const hp2 = rps('gateway GATEWAY_WORKERS=2') / rps('haproxy nbthread 2');
     return [
@@ -174,9 +124,9 @@ export const cpuScenario: Scenario = async (ctx) => {
           fmt.rps(s.rps),
           fmt.ms(s.p50Ms),
           fmt.ms(s.p99Ms),
-          fmt.rps(perRequest(s.name, 'proxyMicros')),
+          fmt.rps(perRequest(s.name, 'proxy')),
           fmt.rps(perAnswer(s.name)),
-          fmt.rps(perRequest(s.name, 'serverMicros')),
+          fmt.rps(perRequest(s.name, 'servers')),
           String(s.failures),
         ]),
         goals: [

@@ -9,6 +9,7 @@ import type { BenchContext, Scenario } from '../harness/context';
 import { freePort } from '../harness/free-port';
 import { interleave } from '../harness/interleave';
 import { findWrk, runLoad } from '../harness/load';
+import { CpuTally } from '../harness/proc-stats';
 import { ROOT, type Service } from '../harness/processes';
 import { fmt, type Section } from '../harness/report';
 import { MODELS_DIR, type ModelInfo, modelInfo, predictBody } from '../harness/stack';
@@ -95,16 +96,24 @@ async function compare(ctx: BenchContext, info: ModelInfo, title: string): Promi
     const connections = 32;
     const gatewayBody = predictBody(info);
     const referenceBody = JSON.stringify({ features: info.rows[0] });
-    const arm = (name: string, url: string, body: string) => ({
+    // CPU per request by process (issue 13): the gateway and the model-servers, or uvicorn and its
+    // workers, read from /proc around every run.
+    const tally = new CpuTally();
+    const servers = stack.modelServers.map((m) => m.service.pid);
+    const arm = (name: string, url: string, body: string, groups: Record<string, number[]>) => ({
       name,
-      run: (durationS: number) => runLoad({ urls: [url], method: 'POST', body, connections, durationS }),
+      run: (durationS: number) =>
+        tally.measure(name, groups, () => runLoad({ urls: [url], method: 'POST', body, connections, durationS })),
     });
     ctx.log(`reference: ${info.model}, 32 connections`);
     const [gw, ref1, ref2] = await interleave(
       [
-        arm('modelgate (gateway /predict, split)', `${stack.gateway!.url}/predict`, gatewayBody),
-        arm('FastAPI+uvicorn, 1 worker', `${one.url}/predict`, referenceBody),
-        arm('FastAPI+uvicorn, 2 workers', `${two.url}/predict`, referenceBody),
+        arm('modelgate (gateway /predict, split)', `${stack.gateway!.url}/predict`, gatewayBody, {
+          front: [stack.gateway!.pid],
+          servers,
+        }),
+        arm('FastAPI+uvicorn, 1 worker', `${one.url}/predict`, referenceBody, { front: [one.pid] }),
+        arm('FastAPI+uvicorn, 2 workers', `${two.url}/predict`, referenceBody, { front: [two.pid] }),
       ],
       { rounds: ctx.rounds, durationS: ctx.durationS, warmupS: ctx.warmupS, log: ctx.log },
     );
@@ -117,13 +126,25 @@ async function compare(ctx: BenchContext, info: ModelInfo, title: string): Promi
         `modelgate: gateway \`POST /predict\` {model, features} → ${info.model} ${splitLabel(info)} ` +
         `(one model-server per version; breakers, metrics, request ids). Reference: bench/reference/app.py, an ` +
         `MLPClassifier(hidden_layer_sizes=(64,)) trained at start on models/${info.model}/sample.json rows and sample-labels.json, pydantic ` +
-        `body, sync endpoint. ${connections} connections, ${findWrk() ? 'wrk' : 'autocannon'}, single-row bodies.`,
-      headers: ['arm', 'req/s', 'p50 ms', 'p99 ms', 'failures'],
+        `body, sync endpoint. ${connections} connections, ${findWrk() ? 'wrk' : 'autocannon'}, single-row bodies. ` +
+        'CPU from /proc/<pid>/stat (user + system) of the process and its descendants, over every run including ' +
+        'warm-up, divided by the requests answered.',
+      headers: [
+        'arm',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'gateway / uvicorn CPU µs/req',
+        'model-servers CPU µs/req',
+        'failures',
+      ],
       rows: [gw!, ref1!, ref2!].map((s) => [
         s.name,
         fmt.rps(s.rps),
         fmt.ms(s.p50Ms),
         fmt.ms(s.p99Ms),
+        fmt.rps(tally.perRequest(s.name, 'front')),
+        s === gw ? fmt.rps(tally.perRequest(s.name, 'servers')) : '–',
         String(s.failures),
       ]),
       goals: [
