@@ -84,7 +84,9 @@ export class CpuTally {
     const t = this.arms.get(arm) ?? { requests: 0, answered: 0, micros: new Map<string, number>() };
     t.requests += result.requests;
     t.answered += result.requests - result.failures;
-    trees.forEach(([name, pids], i) => t.micros.set(name, (t.micros.get(name) ?? 0) + treeCpu(pids) - before[i]!));
+    trees.forEach(([name, pids], i) => {
+      t.micros.set(name, (t.micros.get(name) ?? 0) + treeCpu(pids) - before[i]!);
+    });
     this.arms.set(arm, t);
     return result;
   }

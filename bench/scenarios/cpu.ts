@@ -97,8 +97,7 @@ export const cpuScenario: Scenario = async (ctx) => {
     const perRequest = (name: string, group: 'proxy' | 'servers') => tally.perRequest(name, group);
     const perAnswer = (name: string) => tally.perAnswer(name, 'proxy');
     const rps = (name: string) => summaries.find((s) => s.name === name)?.rps ?? Number.NaN;
-    const cpuRatio =
-      perRequest('gateway', 'proxy') / perRequest('bare undici forwarder', 'proxy');
+    const cpuRatio = perRequest('gateway', 'proxy') / perRequest('bare undici forwarder', 'proxy');
     const hp1 = rps('gateway') / rps('haproxy nbthread 1');
     const hp2 = rps('gateway GATEWAY_WORKERS=2') / rps('haproxy nbthread 2');
     return [

@@ -103,7 +103,9 @@ async function compare(ctx: BenchContext, info: ModelInfo, title: string): Promi
     const arm = (name: string, url: string, body: string, groups: Record<string, number[]>) => ({
       name,
       run: (durationS: number) =>
-        tally.measure(name, groups, () => runLoad({ urls: [url], method: 'POST', body, connections, durationS })),
+        tally.measure(name, groups, () =>
+          runLoad({ urls: [url], method: 'POST', body, connections, durationS }),
+        ),
     });
     ctx.log(`reference: ${info.model}, 32 connections`);
     const [gw, ref1, ref2] = await interleave(
