@@ -1,7 +1,8 @@
 /** The security headers every service sends (helmet's defaults: nosniff, frame and referrer
  * policy, a same-origin CSP, HSTS...), in one place. helmet's defaults do not depend on the request,
  * so its headers are captured once and each answer gets the same list written, Express routes
- * (`middleware`) and the gateway's node:http prediction routes (`headers`) alike. */
+ * (`middleware`, the registry) and the node:http front doors of the gateway and the model-server
+ * (`headers`) alike. */
 import type { RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 
