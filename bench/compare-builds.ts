@@ -15,6 +15,7 @@ import { CpuTally } from './harness/proc-stats';
 import { ProcessGroup, ROOT } from './harness/processes';
 import { fmt } from './harness/report';
 import { modelInfo, oipBody, temporaryStore } from './harness/stack';
+import { batchingEnv } from './scenarios/model-server';
 
 async function main(): Promise<void> {
   const [baseline, model = 'digits', version = '2', clients = '64'] = process.argv.slice(2);
@@ -27,24 +28,16 @@ async function main(): Promise<void> {
     const builds = { this: path.join(ROOT, 'dist', 'cli', 'main.js'), baseline: baselineCli };
     const services = [];
     for (const [build, cli] of Object.entries(builds)) {
-      for (const batch of ['32', '1']) {
+      for (const on of [true, false]) {
         const port = await freePort();
-        const name = `${build} build, batching ${batch === '1' ? 'off' : 'on'}`;
+        const name = `${build} build, batching ${on ? 'on' : 'off'}`;
         const service = await group.external(
           name,
           process.execPath,
           [cli, 'model-server', '--model', model, '--version', version],
           port,
           `http://127.0.0.1:${port}/metrics`,
-          {
-            MODEL_STORE: store,
-            REGISTRY_URL: 'http://127.0.0.1:9',
-            HOST: '127.0.0.1',
-            PORT: String(port),
-            LOG_LEVEL: 'warn',
-            MAX_BATCH_SIZE: batch,
-            MAX_BATCH_DELAY_MS: '2',
-          },
+          { ...batchingEnv(store, on), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
         );
         services.push({ name, service });
       }

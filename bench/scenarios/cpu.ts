@@ -94,10 +94,9 @@ export const cpuScenario: Scenario = async (ctx) => {
       warmupS: ctx.warmupS,
       log: ctx.log,
     });
-    const perRequest = (name: string, group: 'proxy' | 'servers') => tally.perRequest(name, group);
-    const perAnswer = (name: string) => tally.perAnswer(name, 'proxy');
     const rps = (name: string) => summaries.find((s) => s.name === name)?.rps ?? Number.NaN;
-    const cpuRatio = perRequest('gateway', 'proxy') / perRequest('bare undici forwarder', 'proxy');
+    const cpuRatio =
+      tally.perRequest('gateway', 'proxy') / tally.perRequest('bare undici forwarder', 'proxy');
     const hp1 = rps('gateway') / rps('haproxy nbthread 1');
     const hp2 = rps('gateway GATEWAY_WORKERS=2') / rps('haproxy nbthread 2');
     return [
@@ -123,9 +122,9 @@ export const cpuScenario: Scenario = async (ctx) => {
           fmt.rps(s.rps),
           fmt.ms(s.p50Ms),
           fmt.ms(s.p99Ms),
-          fmt.rps(perRequest(s.name, 'proxy')),
-          fmt.rps(perAnswer(s.name)),
-          fmt.rps(perRequest(s.name, 'servers')),
+          fmt.rps(tally.perRequest(s.name, 'proxy')),
+          fmt.rps(tally.perAnswer(s.name, 'proxy')),
+          fmt.rps(tally.perRequest(s.name, 'servers')),
           String(s.failures),
         ]),
         goals: [

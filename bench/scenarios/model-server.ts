@@ -99,6 +99,18 @@ export const modelServerScenario: Scenario = async (ctx) => {
   ];
 };
 
+/** A model-server's environment with batching on (MAX_BATCH_SIZE=32, MAX_BATCH_DELAY_MS=2) or off
+ * (MAX_BATCH_SIZE=1), as this scenario and bench/compare-builds.ts run it. No registry: heartbeats
+ * fail quietly and the model-server serves regardless. */
+export function batchingEnv(store: string, on: boolean): NodeJS.ProcessEnv {
+  return {
+    MODEL_STORE: store,
+    REGISTRY_URL: 'http://127.0.0.1:9',
+    MAX_BATCH_DELAY_MS: '2',
+    MAX_BATCH_SIZE: on ? '32' : '1',
+  };
+}
+
 interface VersionResult {
   connections: number;
   on: ArmSummary;
@@ -112,21 +124,17 @@ async function measureVersion(
   concurrencies: number[],
 ): Promise<VersionResult[]> {
   const store = temporaryStore([info.model]);
-  // No registry: heartbeats fail quietly and the model-server serves regardless.
-  const common = {
-    MODEL_STORE: store,
-    REGISTRY_URL: 'http://127.0.0.1:9',
-    MAX_BATCH_DELAY_MS: '2',
-  };
   const args = ['model-server', '--model', info.model, '--version', version];
-  const on = await ctx.group.modelgate(`${info.model}/${version} batching on`, args, {
-    ...common,
-    MAX_BATCH_SIZE: '32',
-  });
-  const off = await ctx.group.modelgate(`${info.model}/${version} batching off`, args, {
-    ...common,
-    MAX_BATCH_SIZE: '1',
-  });
+  const on = await ctx.group.modelgate(
+    `${info.model}/${version} batching on`,
+    args,
+    batchingEnv(store, true),
+  );
+  const off = await ctx.group.modelgate(
+    `${info.model}/${version} batching off`,
+    args,
+    batchingEnv(store, false),
+  );
   try {
     const body = oipBody(info, 1);
     const path = `/v2/models/${info.model}/versions/${version}/infer`;
